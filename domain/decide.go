@@ -1,0 +1,173 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/filelinks/filelinks/events"
+)
+
+// Command is one of CreateLink, UpdateLink, ExpireLink and DeleteLink.
+type Command interface{ command() }
+
+// CreateLink makes a new link to File. LinkID and Token are chosen by the
+// caller; File holds the facts the caller looked up about the file.
+type CreateLink struct {
+	Mode      events.Mode
+	LinkID    string
+	Token     string
+	File      File
+	ExpiresAt *time.Time // nil: never expires
+	Metadata  MetadataPatch
+}
+
+// ExpiryAction says what an UpdateLink does to expires_at.
+type ExpiryAction int
+
+const (
+	ExpiryKeep  ExpiryAction = iota // leave it as it is
+	ExpirySet                       // set it to a future time
+	ExpiryClear                     // remove it: the link never expires
+	ExpiryNow                       // expire the link at once
+)
+
+// UpdateLink changes a link's expiry and metadata.
+type UpdateLink struct {
+	Expiry    ExpiryAction
+	ExpiresAt time.Time // for ExpirySet
+	Metadata  MetadataPatch
+}
+
+// ExpireLink is sent by the expirer when Deadline, the expires_at it
+// scheduled, has come.
+type ExpireLink struct {
+	Deadline time.Time
+}
+
+// DeleteLink deletes a link for good.
+type DeleteLink struct{}
+
+func (CreateLink) command() {}
+func (UpdateLink) command() {}
+func (ExpireLink) command() {}
+func (DeleteLink) command() {}
+
+// Decide returns the payloads of the events that cmd causes on state at now,
+// or an *Error. No events and no error means the command changes nothing.
+//
+// state.ID and state.Mode must name the link the command is for even when it
+// does not exist (Version 0): the loader sets them, so errors can name it.
+func Decide(state Link, cmd Command, now time.Time) ([]events.Payload, error) {
+	switch c := cmd.(type) {
+	case CreateLink:
+		return decideCreate(state, c, now)
+	case UpdateLink:
+		return decideUpdate(state, c, now)
+	case ExpireLink:
+		return decideExpire(state, c, now)
+	case DeleteLink:
+		if !state.Exists() {
+			return nil, linkNotFound(state)
+		}
+		return []events.Payload{events.LinkDeleted{}}, nil
+	}
+	return nil, Errorf(EINTERNAL, ReasonInvalidCommand, "", "unknown command %T", cmd)
+}
+
+func decideCreate(state Link, c CreateLink, now time.Time) ([]events.Payload, error) {
+	switch {
+	case state.Version > 0:
+		return nil, Errorf(ECONFLICT, ReasonLinkExists, "", "A file link with id '%s' already exists.", c.LinkID)
+	case !c.Mode.Valid() || !ValidID(c.LinkID) || c.Token == "":
+		return nil, Errorf(EINTERNAL, ReasonInvalidCommand, "", "create: mode, link id and token are required")
+	case c.File.ID == "":
+		return nil, Errorf(EINVALID, ReasonFileMissing, "file", "Missing required param: file.")
+	case !c.File.Found || c.File.Mode != c.Mode:
+		return nil, Errorf(ENOTFOUND, ReasonFileNotFound, "file", "No such file: '%s'", c.File.ID)
+	case !Linkable(c.File.Purpose):
+		return nil, Errorf(EINVALID, ReasonFileNotLinkable, "file",
+			"Files with purpose '%s' cannot be linked to.", c.File.Purpose)
+	}
+	var expires *time.Time
+	if c.ExpiresAt != nil {
+		t := c.ExpiresAt.UTC().Truncate(time.Second)
+		if !t.After(now) {
+			return nil, expiresAtPast()
+		}
+		expires = &t
+	}
+	if err := c.Metadata.validate(); err != nil {
+		return nil, err
+	}
+	md, _, _, _ := c.Metadata.apply(nil)
+	if len(md) > MaxMetadataKeys {
+		return nil, tooManyKeys(len(md))
+	}
+	return []events.Payload{events.LinkCreated{
+		FileID:    c.File.ID,
+		Token:     c.Token,
+		ExpiresAt: expires,
+		Metadata:  md,
+	}}, nil
+}
+
+func decideUpdate(state Link, c UpdateLink, now time.Time) ([]events.Payload, error) {
+	if !state.Exists() {
+		return nil, linkNotFound(state)
+	}
+	if state.Expired(now) {
+		return nil, Errorf(EINVALID, ReasonLinkExpired, "",
+			"The file link '%s' has expired and can no longer be updated.", state.ID)
+	}
+	if err := c.Metadata.validate(); err != nil {
+		return nil, err
+	}
+	md, cleared, set, unset := c.Metadata.apply(state.Metadata)
+	if len(md) > MaxMetadataKeys {
+		return nil, tooManyKeys(len(md))
+	}
+	upd := events.LinkUpdated{MetadataCleared: cleared, MetadataSet: set, MetadataUnset: unset}
+	var expire *events.LinkExpired
+	switch c.Expiry {
+	case ExpirySet:
+		t := c.ExpiresAt.UTC().Truncate(time.Second)
+		if !t.After(now) {
+			return nil, expiresAtPast()
+		}
+		if state.ExpiresAt == nil || !state.ExpiresAt.Equal(t) {
+			upd.ExpiresAt = &t
+		}
+	case ExpiryClear:
+		upd.ExpiresAtCleared = state.ExpiresAt != nil
+	case ExpiryNow:
+		expire = &events.LinkExpired{Reason: events.ReasonRequested, Deadline: now.UTC().Truncate(time.Second)}
+	}
+	var out []events.Payload
+	if upd.ExpiresAt != nil || upd.ExpiresAtCleared || upd.MetadataCleared || len(upd.MetadataSet) > 0 || len(upd.MetadataUnset) > 0 {
+		out = append(out, upd)
+	}
+	if expire != nil {
+		out = append(out, *expire)
+	}
+	return out, nil
+}
+
+func decideExpire(state Link, c ExpireLink, now time.Time) ([]events.Payload, error) {
+	switch {
+	case !state.Exists(), state.ExpiredAt != nil:
+		return nil, nil // gone or already expired: nothing to do
+	case state.ExpiresAt == nil || !state.ExpiresAt.Equal(c.Deadline):
+		return nil, nil // the deadline was moved or cleared since it was scheduled
+	case now.Before(c.Deadline):
+		return nil, Errorf(ECONFLICT, ReasonNotDue, "",
+			"link %s is not due until %s", state.ID, c.Deadline.Format(time.RFC3339))
+	}
+	return []events.Payload{events.LinkExpired{Reason: events.ReasonDeadline, Deadline: c.Deadline}}, nil
+}
+
+func linkNotFound(state Link) error {
+	return Errorf(ENOTFOUND, ReasonLinkNotFound, "id", "No such file link: '%s'", state.ID)
+}
+
+func expiresAtPast() error {
+	return Errorf(EINVALID, ReasonExpiresAtPast, "expires_at", "The expires_at timestamp must be in the future.")
+}

@@ -1,0 +1,115 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrMalformed is returned by Unmarshal when the bytes are not a well-formed
+// envelope: not JSON, or a required field is missing or of the wrong type.
+// No later binary can read such an event either.
+var ErrMalformed = errors.New("events: malformed event")
+
+// ErrUnsupported is returned by Unmarshal when the envelope is well formed
+// but its schema is newer than Schema or its type is unknown to this version
+// of the contract: a newer binary wrote it, and a newer binary can read it.
+var ErrUnsupported = errors.New("events: unsupported event")
+
+// Marshal encodes e, taking Type and Data from e.Payload.
+func Marshal(e Event) ([]byte, error) {
+	if e.Payload == nil {
+		return nil, fmt.Errorf("events: marshal %s: no payload", e.ID)
+	}
+	data, err := json.Marshal(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("events: marshal %s payload: %w", e.ID, err)
+	}
+	env := e.Envelope
+	env.Schema = Schema
+	env.Type = e.Payload.EventType()
+	env.Data = data
+	return json.Marshal(env)
+}
+
+// Unmarshal decodes an envelope and its payload. Its errors wrap ErrMalformed
+// or ErrUnsupported.
+func Unmarshal(b []byte) (Event, error) {
+	env, err := UnmarshalEnvelope(b)
+	if err != nil {
+		return Event{}, err
+	}
+	var p Payload
+	switch env.Type {
+	case TypeLinkCreated:
+		p, err = decodePayload[LinkCreated](env.Data)
+	case TypeLinkUpdated:
+		p, err = decodePayload[LinkUpdated](env.Data)
+	case TypeLinkExpired:
+		p, err = decodePayload[LinkExpired](env.Data)
+	case TypeLinkDeleted:
+		p, err = decodePayload[LinkDeleted](env.Data)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("%w: %s payload: %v", ErrMalformed, env.Type, err)
+	}
+	return Event{Envelope: env, Payload: p}, nil
+}
+
+// UnmarshalEnvelope decodes and checks the envelope without decoding the
+// payload; readers that only need the state after the event (Envelope.Link)
+// use it. Its errors wrap ErrMalformed or ErrUnsupported.
+func UnmarshalEnvelope(b []byte) (Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	switch {
+	case env.Schema < 1 || env.ID == "" || env.LinkID == "" || env.Version == 0 || !env.Mode.Valid():
+		return Envelope{}, fmt.Errorf("%w: missing schema, id, link_id, version or mode", ErrMalformed)
+	case env.Schema > Schema:
+		return Envelope{}, fmt.Errorf("%w: schema %d is newer than %d", ErrUnsupported, env.Schema, Schema)
+	}
+	switch env.Type {
+	case TypeLinkCreated, TypeLinkUpdated, TypeLinkExpired, TypeLinkDeleted:
+	default:
+		return Envelope{}, fmt.Errorf("%w: type %q", ErrUnsupported, env.Type)
+	}
+	if env.Link.ID != env.LinkID || env.Link.Version != env.Version {
+		return Envelope{}, fmt.Errorf("%w: link state does not match envelope", ErrMalformed)
+	}
+	return env, nil
+}
+
+func decodePayload[T Payload](data json.RawMessage) (Payload, error) {
+	var p T
+	if len(data) == 0 {
+		return nil, errors.New("no data")
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SubjectPrefix is the first part of every event subject. A link's events are
+// stored under SubjectPrefix.<mode>.<link id>, so a subscriber can take all
+// events (filelinks.links.>), one mode's (filelinks.links.live.*) or one
+// link's.
+const SubjectPrefix = "filelinks.links"
+
+// SubjectAll matches every link event.
+const SubjectAll = SubjectPrefix + ".>"
+
+// Subject returns the subject of one link's events.
+func Subject(mode Mode, linkID string) string {
+	var b strings.Builder
+	b.Grow(len(SubjectPrefix) + len(mode) + len(linkID) + 2)
+	b.WriteString(SubjectPrefix)
+	b.WriteByte('.')
+	b.WriteString(string(mode))
+	b.WriteByte('.')
+	b.WriteString(linkID)
+	return b.String()
+}
