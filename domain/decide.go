@@ -164,8 +164,11 @@ func decideExpire(state Link, c ExpireLink, now time.Time) ([]events.Payload, er
 	return []events.Payload{events.LinkExpired{Reason: events.ReasonDeadline, Deadline: c.Deadline}}, nil
 }
 
-func linkNotFound(state Link) error {
-	return Errorf(ENOTFOUND, ReasonLinkNotFound, "id", "No such file link: '%s'", state.ID)
+func linkNotFound(state Link) error { return LinkNotFound(state.ID) }
+
+// LinkNotFound is the error for a link id that names no link of the mode.
+func LinkNotFound(id string) *Error {
+	return Errorf(ENOTFOUND, ReasonLinkNotFound, "id", "No such file link: '%s'", id)
 }
 
 func expiresAtPast() error {

@@ -1,0 +1,36 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/filelinks/filelinks/events"
+)
+
+// MaxListLimit is the largest page a list returns, and the most ids a list
+// may filter by.
+const MaxListLimit = 100
+
+// ListQuery selects a page of links, newest first. Filters combine.
+type ListQuery struct {
+	Mode          events.Mode
+	FileID        string     // "" = any file
+	Expired       *bool      // nil = any; computed with Link.Expired(Now)
+	CreatedFrom   *time.Time // inclusive lower bound on Created
+	CreatedBefore *time.Time // exclusive upper bound on Created
+	IDs           []string   // nil = any; at most MaxListLimit
+	Limit         int        // 1..MaxListLimit
+	// StartingAfter returns the links just older than this link id;
+	// EndingBefore the links just newer than it (still newest first). At
+	// most one is set.
+	StartingAfter string
+	EndingBefore  string
+	Now           time.Time
+}
+
+// Page is one page of a list. HasMore says whether more links lie beyond it
+// in the direction of the cursor (older for StartingAfter or no cursor,
+// newer for EndingBefore). A page with no links never has more.
+type Page struct {
+	Links   []Link
+	HasMore bool
+}

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+// LinkLog is the event log as the use cases need it (eventlog.Log).
+type LinkLog interface {
+	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
+}
+
+// LinkReads is the read model (projections.Store).
+type LinkReads interface {
+	Get(mode events.Mode, id string) (domain.Link, error)
+	List(q domain.ListQuery) (domain.Page, error)
+	WaitFor(ctx context.Context, seq uint64) error
+}
+
+// FileLookup finds the facts about a file that a new link needs. A missing
+// file is domain.File{ID: id, Found: false}, not an error.
+type FileLookup interface {
+	LookupFile(ctx context.Context, mode events.Mode, id string) (domain.File, error)
+}
+
+// Links runs the file-link commands and queries.
+type Links struct {
+	Log   LinkLog
+	Reads LinkReads
+	Files FileLookup
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// NewID returns a new random id with the given prefix; NewToken a new
+	// random public-URL token.
+	NewID    func(prefix string) string
+	NewToken func() string
+	// ProjectionWait bounds how long a write waits for the read model to
+	// show it (read-your-writes). Default 5s.
+	ProjectionWait time.Duration
+	Logger         *slog.Logger
+}
+
+// now returns the current time in UTC, to the millisecond: the precision of
+// every stored time.
+func (s *Links) now() time.Time {
+	f := s.Now
+	if f == nil {
+		f = time.Now
+	}
+	return f().UTC().Truncate(time.Millisecond)
+}
+
+// CreateInput is a request to create a link.
+type CreateInput struct {
+	Mode      events.Mode
+	FileID    string
+	ExpiresAt *time.Time
+	Metadata  domain.MetadataPatch
+	Audit     events.Audit
+}
+
+// Create makes a new link and returns it.
+func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error) {
+	file := domain.File{ID: in.FileID}
+	if in.FileID != "" {
+		f, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
+		if err != nil {
+			return domain.Link{}, err
+		}
+		file = f
+	}
+	cmd := domain.CreateLink{
+		Mode:      in.Mode,
+		LinkID:    s.NewID("link_"),
+		Token:     s.NewToken(),
+		File:      file,
+		ExpiresAt: in.ExpiresAt,
+		Metadata:  in.Metadata,
+	}
+	return s.run(ctx, in.Mode, cmd.LinkID, cmd, in.Audit)
+}
+
+// UpdateInput is a request to change a link.
+type UpdateInput struct {
+	Mode   events.Mode
+	LinkID string
+	Change domain.UpdateLink
+	Audit  events.Audit
+}
+
+// Update changes a link's expiry or metadata and returns the link.
+func (s *Links) Update(ctx context.Context, in UpdateInput) (domain.Link, error) {
+	if !domain.ValidID(in.LinkID) {
+		return domain.Link{}, domain.LinkNotFound(in.LinkID)
+	}
+	return s.run(ctx, in.Mode, in.LinkID, in.Change, in.Audit)
+}
+
+// Delete deletes a link for good.
+func (s *Links) Delete(ctx context.Context, mode events.Mode, id string, audit events.Audit) error {
+	if !domain.ValidID(id) {
+		return domain.LinkNotFound(id)
+	}
+	_, err := s.run(ctx, mode, id, domain.DeleteLink{}, audit)
+	return err
+}
+
+// Expire appends LinkExpired for a link whose deadline has come, unless the
+// link changed since the deadline was scheduled. It reports whether an event
+// was appended.
+func (s *Links) Expire(ctx context.Context, mode events.Mode, id string, deadline time.Time, audit events.Audit) (bool, error) {
+	appended := false
+	_, _, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
+		evs, err := s.decide(state, domain.ExpireLink{Deadline: deadline}, audit)
+		appended = len(evs) > 0
+		return evs, err
+	})
+	return appended, err
+}
+
+// Get returns a link as the read model has it.
+func (s *Links) Get(ctx context.Context, mode events.Mode, id string) (domain.Link, error) {
+	if !domain.ValidID(id) {
+		return domain.Link{}, domain.LinkNotFound(id)
+	}
+	return s.Reads.Get(mode, id)
+}
+
+// List returns a page of links; q.Now is set to the current time.
+func (s *Links) List(ctx context.Context, q domain.ListQuery) (domain.Page, error) {
+	q.Now = s.now()
+	return s.Reads.List(q)
+}
+
+// run applies cmd to the link through the event log, then waits until the
+// read model shows the result, so that the caller's next read sees its
+// write.
+func (s *Links) run(ctx context.Context, mode events.Mode, id string, cmd domain.Command, audit events.Audit) (domain.Link, error) {
+	link, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
+		return s.decide(state, cmd, audit)
+	})
+	if err != nil {
+		return domain.Link{}, err
+	}
+	s.waitProjected(ctx, seq)
+	return link, nil
+}
+
+// decide runs the pure decision at the current time and seals its payloads
+// into events.
+func (s *Links) decide(state domain.Link, cmd domain.Command, audit events.Audit) ([]events.Event, error) {
+	now := s.now()
+	payloads, err := domain.Decide(state, cmd, now)
+	if err != nil || len(payloads) == 0 {
+		return nil, err
+	}
+	ids := make([]string, len(payloads))
+	for i := range ids {
+		ids[i] = s.NewID("evt_")
+	}
+	evs, _ := domain.Seal(state.ID, state.Mode, state, payloads, now, audit, ids)
+	return evs, nil
+}
+
+func (s *Links) waitProjected(ctx context.Context, seq uint64) {
+	if seq == 0 {
+		return
+	}
+	wait := s.ProjectionWait
+	if wait == 0 {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := s.Reads.WaitFor(ctx, seq); err != nil && s.Logger != nil {
+		// The write is stored; only the caller's next read may not show it yet.
+		s.Logger.Warn("read model behind the event log after a write", "seq", seq, "err", err)
+	}
+}

@@ -1,0 +1,168 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+// ErrConflict is returned by Append when the link's subject no longer ends
+// at the expected sequence: another writer appended first.
+var ErrConflict = errors.New("eventlog: concurrent append")
+
+// Update loads the link, calls decide and appends its events with an
+// optimistic check on the link's subject, retrying on conflict. It returns
+// the state after the appended events and the stream sequence of the link's
+// last event (the loaded one when decide returned no events). When
+// MaxAttempts rounds all conflict, it returns an *domain.Error with code
+// ECONFLICT; errors from decide are returned as they are.
+//
+// decide gets the link's current state and returns the sealed events to
+// append; none means nothing changes. It may be called more than once, each
+// time with fresher state, so it must have no side effects.
+func (l *Log) Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error) {
+	for attempt := 0; attempt < l.cfg.MaxAttempts; attempt++ {
+		state, seq, err := l.Load(ctx, mode, id)
+		if err != nil {
+			return domain.Link{}, 0, err
+		}
+		evs, err := decide(state)
+		if err != nil {
+			return domain.Link{}, 0, err
+		}
+		if len(evs) == 0 {
+			return state, seq, nil
+		}
+		last, err := l.Append(ctx, seq, evs)
+		if errors.Is(err, ErrConflict) {
+			if err := backoff(ctx, attempt); err != nil {
+				return domain.Link{}, 0, err
+			}
+			continue
+		}
+		if err != nil {
+			return domain.Link{}, 0, err
+		}
+		return domain.FromState(evs[len(evs)-1].Link), last, nil
+	}
+	return domain.Link{}, 0, domain.Errorf(domain.ECONFLICT, domain.ReasonConcurrentUpdate, "",
+		"The file link '%s' was changed by another request at the same time; please retry.", id)
+}
+
+// Append stores evs, all events of one link, as one atomic unit, provided the
+// link's subject still ends at stream sequence expect (0: the link has no
+// events yet). It returns the stream sequence of the last event stored, or
+// ErrConflict.
+//
+// A publish whose acknowledgement was lost may be retried by the caller with
+// the same events: the server drops the copy by Nats-Msg-Id, and when it
+// answers the retry with a conflict instead (a single server checks the
+// expected sequence first), Append sees that the subject's last event is its
+// own and reports success.
+func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (uint64, error) {
+	if len(evs) == 0 {
+		return 0, errors.New("eventlog: append of no events")
+	}
+	subject := events.Subject(evs[0].Mode, evs[0].LinkID)
+	msgs := make([]*nats.Msg, len(evs))
+	for i, e := range evs {
+		if e.LinkID != evs[0].LinkID || e.Mode != evs[0].Mode {
+			return 0, errors.New("eventlog: append of events of several links")
+		}
+		data, err := events.Marshal(e)
+		if err != nil {
+			return 0, err
+		}
+		m := nats.NewMsg(subject)
+		m.Data = data
+		m.Header.Set(jetstream.MsgIDHeader, e.ID)
+		m.Header.Set(events.TypeHeader, e.Payload.EventType())
+		m.Header.Set(events.SchemaHeader, strconv.Itoa(events.Schema))
+		msgs[i] = m
+	}
+	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
+	msgs[0].Header.Set(jetstream.ExpectedStreamHeader, l.cfg.Stream)
+
+	seq, err := l.publish(ctx, msgs)
+	for retry := 0; retry < publishRetries && isLostAck(err) && ctx.Err() == nil; retry++ {
+		// The events may or may not be stored: publish the same messages
+		// again; their ids make a stored copy harmless.
+		seq, err = l.publish(ctx, msgs)
+	}
+	if err == nil {
+		return seq, nil
+	}
+	if !isWrongLastSequence(err) {
+		return 0, fmt.Errorf("eventlog: append to %s: %w", subject, err)
+	}
+	// Maybe it was our own write whose ack was lost: then the subject's
+	// last event is our last event.
+	last, gerr := l.stream.GetLastMsgForSubject(ctx, subject)
+	if gerr == nil && last.Header.Get(jetstream.MsgIDHeader) == evs[len(evs)-1].ID {
+		return last.Sequence, nil
+	}
+	return 0, ErrConflict
+}
+
+// isWrongLastSequence reports whether err is the server's answer to a failed
+// expected-sequence check: code 10071 on a single server and for sequential
+// conflicts, 10164 when writers race on a replicated stream.
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+// backoff waits a random time that grows with the attempt (up to 1, 2, 4
+// ... 32 ms), so writers that raced on one link spread out instead of
+// colliding again.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 5)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// publishRetries bounds how often Append publishes the same events again
+// after their acknowledgement was lost.
+const publishRetries = 2
+
+func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+	if len(msgs) == 1 {
+		ack, err := l.js.PublishMsg(ctx, msgs[0])
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
+	}
+	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// isLostAck reports whether a publish failed without an answer from the
+// stream, so the events may have been stored.
+func isLostAck(err error) bool {
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
+}

@@ -1,0 +1,117 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+// Config describes the event stream. The zero value is the single-server
+// default.
+type Config struct {
+	// Stream is the stream name. Default "FILELINKS_EVENTS".
+	Stream string
+	// Replicas is the number of stream replicas; 3 on a cluster. Default 1.
+	Replicas int
+	// Duplicates is the window in which a publish with an already stored
+	// Nats-Msg-Id is dropped as a duplicate. Default 2 minutes.
+	Duplicates time.Duration
+	// MaxAttempts bounds load-decide-append rounds under contention before
+	// Update gives up with a conflict. Default 8.
+	MaxAttempts int
+}
+
+func (c *Config) setDefaults() {
+	if c.Stream == "" {
+		c.Stream = "FILELINKS_EVENTS"
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.Duplicates == 0 {
+		c.Duplicates = 2 * time.Minute
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 8
+	}
+}
+
+// Log is the event log.
+type Log struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	cfg    Config
+}
+
+// StreamConfig returns the stream definition for cfg. The stream never
+// discards an event: no age, count or size limit, and when the server runs
+// out of space it refuses new events (DiscardNew) instead of dropping old
+// ones. Deleting single messages and purging are denied: the log is an
+// audit trail.
+func StreamConfig(cfg Config) jetstream.StreamConfig {
+	cfg.setDefaults()
+	return jetstream.StreamConfig{
+		Name:               cfg.Stream,
+		Description:        "filelinks link events (source of truth)",
+		Subjects:           []string{events.SubjectAll},
+		Retention:          jetstream.LimitsPolicy,
+		MaxMsgs:            -1,
+		MaxBytes:           -1,
+		MaxAge:             0,
+		MaxMsgsPerSubject:  -1,
+		Discard:            jetstream.DiscardNew,
+		Storage:            jetstream.FileStorage,
+		Replicas:           cfg.Replicas,
+		Duplicates:         cfg.Duplicates,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}
+}
+
+// Open creates the stream, or updates it to the current definition, and
+// returns the log.
+func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Log, error) {
+	cfg.setDefaults()
+	st, err := js.CreateOrUpdateStream(ctx, StreamConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: create stream %s: %w", cfg.Stream, err)
+	}
+	return &Log{js: js, stream: st, cfg: cfg}, nil
+}
+
+// LastSequence returns the sequence of the newest event in the stream (0
+// when empty).
+func (l *Log) LastSequence(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Load returns a link's state and the stream sequence of its last event. For
+// a link without events it returns the zero state with ID and Mode set and
+// sequence 0. The state is read from the last event's snapshot, so Load is
+// one direct get however long the link's history is.
+func (l *Log) Load(ctx context.Context, mode events.Mode, id string) (domain.Link, uint64, error) {
+	msg, err := l.stream.GetLastMsgForSubject(ctx, events.Subject(mode, id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return domain.Link{ID: id, Mode: mode}, 0, nil
+	}
+	if err != nil {
+		return domain.Link{}, 0, fmt.Errorf("eventlog: load %s: %w", id, err)
+	}
+	env, err := events.UnmarshalEnvelope(msg.Data)
+	if err != nil {
+		return domain.Link{}, 0, fmt.Errorf("eventlog: load %s at seq %d: %w", id, msg.Sequence, err)
+	}
+	return domain.FromState(env.Link), msg.Sequence, nil
+}
