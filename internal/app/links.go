@@ -11,6 +11,7 @@ import (
 
 // LinkLog is the event log as the use cases need it (eventlog.Log).
 type LinkLog interface {
+	Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
 	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
 }
 
@@ -81,7 +82,14 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 		ExpiresAt: in.ExpiresAt,
 		Metadata:  in.Metadata,
 	}
-	return s.run(ctx, in.Mode, cmd.LinkID, cmd, in.Audit)
+	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
+		return s.decide(state, cmd, in.Audit)
+	})
+	if err != nil {
+		return domain.Link{}, err
+	}
+	s.waitProjected(ctx, seq)
+	return link, nil
 }
 
 // UpdateInput is a request to change a link.

@@ -59,6 +59,26 @@ func (l *Log) Update(ctx context.Context, mode events.Mode, id string, decide fu
 		"The file link '%s' was changed by another request at the same time; please retry.", id)
 }
 
+// Create is Update for a link id that was just generated and so has no
+// events: it skips the load, decides on the empty state and appends expecting
+// an empty subject. Should the subject not be empty after all, the append
+// conflicts and Create falls back to Update, which loads and decides again.
+func (l *Log) Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error) {
+	state := domain.Link{ID: id, Mode: mode}
+	evs, err := decide(state)
+	if err != nil || len(evs) == 0 {
+		return state, 0, err
+	}
+	last, err := l.Append(ctx, 0, evs)
+	if errors.Is(err, ErrConflict) {
+		return l.Update(ctx, mode, id, decide)
+	}
+	if err != nil {
+		return domain.Link{}, 0, err
+	}
+	return domain.FromState(evs[len(evs)-1].Link), last, nil
+}
+
 // Append stores evs, all events of one link, as one atomic unit, provided the
 // link's subject still ends at stream sequence expect (0: the link has no
 // events yet). It returns the stream sequence of the last event stored, or

@@ -79,6 +79,19 @@ func TestLog_Update(t *testing.T) {
 		}
 	})
 
+	t.Run("CreateExisting", func(t *testing.T) {
+		id := randid.New("link_")
+		if _, _, err := l.Create(ctx, events.ModeTest, id, decider(createCmd(id), t0)); err != nil {
+			t.Fatal(err)
+		}
+		// Create assumes a new id; on an existing one it must fall back to
+		// a real load and let the domain refuse.
+		_, _, err := l.Create(ctx, events.ModeTest, id, decider(createCmd(id), t0))
+		if e := domain.AsError(err); e == nil || e.Reason != domain.ReasonLinkExists {
+			t.Fatalf("second create: err = %v, want %s", err, domain.ReasonLinkExists)
+		}
+	})
+
 	t.Run("ErrDecide", func(t *testing.T) {
 		id := randid.New("link_")
 		_, _, err := l.Update(ctx, events.ModeTest, id, decider(domain.DeleteLink{}, t0))
