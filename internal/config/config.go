@@ -1,0 +1,141 @@
+// Package config reads the service's settings from the environment. It is
+// the only place below cmd/ that knows the variable names, and it reads them
+// through a getenv function so tests never touch the process environment.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds every setting. Each field's comment names its variable and
+// default.
+type Config struct {
+	HTTPAddr   string // FILELINKS_HTTP_ADDR, default ":8080"
+	DataDir    string // FILELINKS_DATA_DIR, default "./data"
+	NATSURL    string // FILELINKS_NATS_URL, default "" (start an embedded server)
+	NATSListen string // FILELINKS_NATS_LISTEN, default "127.0.0.1:4222" (embedded server only)
+	// NATSCreds is a credentials file for FILELINKS_NATS_URL
+	// (FILELINKS_NATS_CREDS, default none).
+	NATSCreds string
+	// APIKeys are the accepted secret keys (FILELINKS_API_KEYS, comma
+	// separated). Empty: a test key is generated on first start and kept in
+	// the data directory.
+	APIKeys []string
+	// PublicURL is the base of link URLs (FILELINKS_PUBLIC_URL, default
+	// "http://localhost:8080").
+	PublicURL string
+	// Replicas is the replica count of the streams and buckets
+	// (FILELINKS_REPLICAS, default 1; use 3 on a cluster).
+	Replicas int
+	// MaxUploadBytes caps an uploaded file (FILELINKS_MAX_UPLOAD_BYTES,
+	// default 100 MiB).
+	MaxUploadBytes int64
+	// ShutdownTimeout bounds the graceful stop (FILELINKS_SHUTDOWN_TIMEOUT,
+	// default 20s).
+	ShutdownTimeout time.Duration
+	// SyncAlways makes the embedded server fsync every write
+	// (FILELINKS_NATS_SYNC_ALWAYS, default false).
+	SyncAlways bool
+	// LogLevel is debug, info, warn or error (FILELINKS_LOG_LEVEL, default info).
+	LogLevel string
+}
+
+// Embedded reports whether the service runs its own NATS server.
+func (c Config) Embedded() bool { return c.NATSURL == "" }
+
+// Path returns a path inside the data directory.
+func (c Config) Path(elem ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}
+
+// Load reads the configuration through getenv and checks it.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		HTTPAddr:   or(getenv("FILELINKS_HTTP_ADDR"), ":8080"),
+		DataDir:    or(getenv("FILELINKS_DATA_DIR"), "./data"),
+		NATSURL:    strings.TrimSpace(getenv("FILELINKS_NATS_URL")),
+		NATSListen: or(getenv("FILELINKS_NATS_LISTEN"), "127.0.0.1:4222"),
+		NATSCreds:  getenv("FILELINKS_NATS_CREDS"),
+		PublicURL:  strings.TrimRight(or(getenv("FILELINKS_PUBLIC_URL"), "http://localhost:8080"), "/"),
+		LogLevel:   or(getenv("FILELINKS_LOG_LEVEL"), "info"),
+	}
+	for _, k := range strings.Split(getenv("FILELINKS_API_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.APIKeys = append(c.APIKeys, k)
+		}
+	}
+	var err error
+	if c.Replicas, err = intVar(getenv, "FILELINKS_REPLICAS", 1); err != nil {
+		return Config{}, err
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		return Config{}, fmt.Errorf("config: FILELINKS_REPLICAS must be 1 to 5, got %d", c.Replicas)
+	}
+	maxUpload, err := intVar(getenv, "FILELINKS_MAX_UPLOAD_BYTES", 100<<20)
+	if err != nil {
+		return Config{}, err
+	}
+	if maxUpload < 1 {
+		return Config{}, fmt.Errorf("config: FILELINKS_MAX_UPLOAD_BYTES must be positive")
+	}
+	c.MaxUploadBytes = int64(maxUpload)
+	if c.ShutdownTimeout, err = durationVar(getenv, "FILELINKS_SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
+		return Config{}, err
+	}
+	if v := getenv("FILELINKS_NATS_SYNC_ALWAYS"); v != "" {
+		if c.SyncAlways, err = strconv.ParseBool(v); err != nil {
+			return Config{}, fmt.Errorf("config: FILELINKS_NATS_SYNC_ALWAYS: %w", err)
+		}
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Config{}, fmt.Errorf("config: FILELINKS_PUBLIC_URL must be an absolute http(s) URL, got %q", c.PublicURL)
+	}
+	for _, k := range c.APIKeys {
+		if !strings.HasPrefix(k, "sk_test_") && !strings.HasPrefix(k, "sk_live_") || len(k) < 16 {
+			return Config{}, fmt.Errorf("config: FILELINKS_API_KEYS: each key must start with sk_test_ or sk_live_ and have at least 16 characters")
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return Config{}, fmt.Errorf("config: FILELINKS_LOG_LEVEL must be debug, info, warn or error")
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v = strings.TrimSpace(v); v == "" {
+		return def
+	}
+	return v
+}
+
+func intVar(getenv func(string) string, name string, def int) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("config: %s: %w", name, err)
+	}
+	return n, nil
+}
+
+func durationVar(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("config: %s: %w", name, err)
+	}
+	return d, nil
+}
