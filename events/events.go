@@ -145,8 +145,10 @@ type Event struct {
 }
 
 // Record is one stored event as a reader receives it: the stream sequence it
-// was stored at and its encoded bytes.
+// was stored at, its subject (which says whether it is a link or a file
+// event) and its encoded bytes.
 type Record struct {
-	Seq  uint64
-	Data []byte
+	Seq     uint64
+	Subject string
+	Data    []byte
 }

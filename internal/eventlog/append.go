@@ -103,16 +103,18 @@ func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (ui
 		if err != nil {
 			return 0, err
 		}
-		m := nats.NewMsg(subject)
-		m.Data = data
-		m.Header.Set(jetstream.MsgIDHeader, e.ID)
-		m.Header.Set(events.TypeHeader, e.Payload.EventType())
-		m.Header.Set(events.SchemaHeader, strconv.Itoa(events.Schema))
-		msgs[i] = m
+		msgs[i] = newMsg(subject, data, e.ID, e.Payload.EventType())
 	}
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
 	msgs[0].Header.Set(jetstream.ExpectedStreamHeader, l.cfg.Stream)
 
+	return l.store(ctx, subject, msgs, evs[len(evs)-1].ID)
+}
+
+// store publishes msgs, all on subject, with the expectation already set on
+// the first, and returns the sequence of the last. lastID is the message id
+// of the last message, by which a stored earlier attempt is recognised.
+func (l *Log) store(ctx context.Context, subject string, msgs []*nats.Msg, lastID string) (uint64, error) {
 	seq, err := l.publish(ctx, msgs)
 	for retry := 0; retry < publishRetries && isLostAck(err) && ctx.Err() == nil; retry++ {
 		// The events may or may not be stored: publish the same messages
@@ -126,9 +128,9 @@ func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (ui
 		return 0, fmt.Errorf("eventlog: append to %s: %w", subject, err)
 	}
 	// Maybe it was our own write whose ack was lost: then the subject's
-	// last event is our last event.
+	// last message is our last message.
 	last, gerr := l.stream.GetLastMsgForSubject(ctx, subject)
-	if gerr == nil && last.Header.Get(jetstream.MsgIDHeader) == evs[len(evs)-1].ID {
+	if gerr == nil && last.Header.Get(jetstream.MsgIDHeader) == lastID {
 		return last.Sequence, nil
 	}
 	return 0, ErrConflict
@@ -185,4 +187,29 @@ func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 func isLostAck(err error) bool {
 	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse)
+}
+
+// AppendFile stores a FileCreated event, expecting the file's subject to be
+// empty, and returns its stream sequence. A retried append of the same event
+// is stored once.
+func (l *Log) AppendFile(ctx context.Context, e events.FileEvent) (uint64, error) {
+	data, err := events.MarshalFile(e)
+	if err != nil {
+		return 0, err
+	}
+	subject := events.FileSubject(e.Mode, e.FileID)
+	m := newMsg(subject, data, e.ID, events.TypeFileCreated)
+	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+	m.Header.Set(jetstream.ExpectedStreamHeader, l.cfg.Stream)
+	return l.store(ctx, subject, []*nats.Msg{m}, e.ID)
+}
+
+// newMsg returns an event message with the headers every event carries.
+func newMsg(subject string, data []byte, id, typ string) *nats.Msg {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, id)
+	m.Header.Set(events.TypeHeader, typ)
+	m.Header.Set(events.SchemaHeader, strconv.Itoa(events.Schema))
+	return m
 }

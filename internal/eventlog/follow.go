@@ -24,7 +24,7 @@ const MaxBatch = 500
 // client on a gap, so nothing is stored on the server and the reader's
 // position is only the checkpoint its caller keeps.
 func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Record) error) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SubjectAll}}
+	cfg := jetstream.OrderedConsumerConfig{}
 	if from > 1 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = from
@@ -54,7 +54,7 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 		if err != nil {
 			return fmt.Errorf("eventlog: follow: metadata: %w", err)
 		}
-		batch = append(batch, events.Record{Seq: md.Sequence.Stream, Data: msg.Data()})
+		batch = append(batch, events.Record{Seq: md.Sequence.Stream, Subject: msg.Subject(), Data: msg.Data()})
 		if len(batch) < MaxBatch && md.NumPending > 0 {
 			continue
 		}

@@ -58,8 +58,8 @@ func StreamConfig(cfg Config) jetstream.StreamConfig {
 	cfg.setDefaults()
 	return jetstream.StreamConfig{
 		Name:               cfg.Stream,
-		Description:        "filelinks link events (source of truth)",
-		Subjects:           []string{events.SubjectAll},
+		Description:        "filelinks link and file events (source of truth)",
+		Subjects:           []string{events.SubjectAll, events.FileSubjectAll},
 		Retention:          jetstream.LimitsPolicy,
 		MaxMsgs:            -1,
 		MaxBytes:           -1,
