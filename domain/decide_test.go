@@ -500,15 +500,18 @@ func TestDecide_UpdateLink(t *testing.T) {
 	})
 }
 
-// TestDecide_UpdateLinkNoopClearAndRestore is apart because it fails: see the
-// skip message.
-func TestDecide_UpdateLinkNoopClearAndRestore(t *testing.T) {
-	t.Skip("bug: UpdateLink with Clear plus Set that restores the current metadata exactly emits LinkUpdated{MetadataCleared, MetadataSet} although nothing changes (MetadataPatch.apply sets cleared whenever old is non-empty)")
-	runDecide(t, []decideCase{
-		{name: "NoopMetadataClearAndRestore",
-			given: []step{createdAt(nil, map[string]string{"a": "1", "b": "2"})},
-			cmd:   domain.UpdateLink{Metadata: domain.MetadataPatch{Clear: true, Set: map[string]string{"a": "1", "b": "2"}}},
-			now:   t0.Add(time.Minute)},
+// TestDecide_UpdateLinkGaps holds updates that Decide gets wrong today; each
+// skips with the bug while it fails and passes once the bug is fixed.
+func TestDecide_UpdateLinkGaps(t *testing.T) {
+	t.Run("NoopMetadataClearAndRestore", func(t *testing.T) {
+		state, _ := given(t, createdAt(nil, map[string]string{"a": "1", "b": "2"}))
+		cmd := domain.UpdateLink{Metadata: domain.MetadataPatch{Clear: true, Set: map[string]string{"a": "1", "b": "2"}}}
+		got, err := domain.Decide(state, cmd, t0.Add(time.Minute))
+		if err == nil && len(got) == 0 {
+			return
+		}
+		t.Skipf("bug: Clear plus Set that restores the current metadata exactly changes nothing but Decide returns %s, %v "+
+			"(MetadataPatch.apply reports cleared whenever the old metadata is non-empty)", fmtPayloads(got), err)
 	})
 }
 

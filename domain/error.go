@@ -33,6 +33,9 @@ const (
 	ReasonInvalidID        = "invalid_id"
 	ReasonInvalidCommand   = "invalid_command"
 	ReasonInternal         = "internal"
+	ReasonMissingParam     = "parameter_missing"
+	ReasonInvalidParam     = "parameter_invalid"
+	ReasonFileTooLarge     = "file_too_large"
 )
 
 // Error is the one error type of the application. Message is safe to show to

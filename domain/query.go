@@ -34,3 +34,21 @@ type Page struct {
 	Links   []Link
 	HasMore bool
 }
+
+// FileQuery selects a page of files, newest first, with the same cursor
+// rules as ListQuery.
+type FileQuery struct {
+	Mode          events.Mode
+	Purpose       string // "" = any
+	CreatedFrom   *time.Time
+	CreatedBefore *time.Time
+	Limit         int
+	StartingAfter string
+	EndingBefore  string
+}
+
+// FilePage is one page of files.
+type FilePage struct {
+	Files   []events.FileState
+	HasMore bool
+}
