@@ -500,8 +500,8 @@ func TestDecide_UpdateLink(t *testing.T) {
 	})
 }
 
-// TestDecide_UpdateLinkGaps holds updates that Decide gets wrong today; each
-// skips with the bug while it fails and passes once the bug is fixed.
+// TestDecide_UpdateLinkGaps holds regression tests for updates Decide once
+// got wrong.
 func TestDecide_UpdateLinkGaps(t *testing.T) {
 	t.Run("NoopMetadataClearAndRestore", func(t *testing.T) {
 		state, _ := given(t, createdAt(nil, map[string]string{"a": "1", "b": "2"}))
@@ -510,8 +510,8 @@ func TestDecide_UpdateLinkGaps(t *testing.T) {
 		if err == nil && len(got) == 0 {
 			return
 		}
-		t.Skipf("bug: Clear plus Set that restores the current metadata exactly changes nothing but Decide returns %s, %v "+
-			"(MetadataPatch.apply reports cleared whenever the old metadata is non-empty)", fmtPayloads(got), err)
+		t.Fatalf("Clear plus Set that restores the current metadata exactly changes nothing but Decide returns %s, %v",
+			fmtPayloads(got), err)
 	})
 }
 

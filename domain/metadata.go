@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"maps"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -38,9 +39,10 @@ func (p MetadataPatch) validate() error {
 	return nil
 }
 
-// apply returns the metadata after the patch, and the minimal description of
-// the change: whether everything was cleared, what was set, what was unset.
-// It never modifies old.
+// apply returns the metadata after the patch, and a description of the
+// change as the client asked for it: whether everything was cleared first,
+// what was set, what was unset (sorted). A patch that ends where it started
+// is described as no change at all. It never modifies old.
 func (p MetadataPatch) apply(old map[string]string) (next map[string]string, cleared bool, set map[string]string, unset []string) {
 	base := old
 	if p.Clear && len(old) > 0 {
@@ -48,9 +50,7 @@ func (p MetadataPatch) apply(old map[string]string) (next map[string]string, cle
 		cleared = true
 	}
 	next = make(map[string]string, len(base)+len(p.Set))
-	for k, v := range base {
-		next[k] = v
-	}
+	maps.Copy(next, base)
 	for k, v := range p.Set {
 		cur, ok := next[k]
 		switch {
@@ -64,6 +64,9 @@ func (p MetadataPatch) apply(old map[string]string) (next map[string]string, cle
 			}
 			set[k] = v
 		}
+	}
+	if maps.Equal(next, old) {
+		return next, false, nil, nil
 	}
 	sort.Strings(unset)
 	return next, cleared, set, unset

@@ -61,25 +61,46 @@ func Unmarshal(b []byte) (Event, error) {
 // payload; readers that only need the state after the event (Envelope.Link)
 // use it. Its errors wrap ErrMalformed or ErrUnsupported.
 func UnmarshalEnvelope(b []byte) (Envelope, error) {
+	if err := checkSchema(b); err != nil {
+		return Envelope{}, err
+	}
 	var env Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	switch {
-	case env.Schema < 1 || env.ID == "" || env.LinkID == "" || env.Version == 0 || !env.Mode.Valid():
-		return Envelope{}, fmt.Errorf("%w: missing schema, id, link_id, version or mode", ErrMalformed)
-	case env.Schema > Schema:
-		return Envelope{}, fmt.Errorf("%w: schema %d is newer than %d", ErrUnsupported, env.Schema, Schema)
+	case env.ID == "" || env.LinkID == "" || env.Version == 0 || !env.Mode.Valid() || env.Type == "":
+		return Envelope{}, fmt.Errorf("%w: missing id, type, link_id, version or mode", ErrMalformed)
+	case len(env.Data) == 0 || string(env.Data) == "null":
+		return Envelope{}, fmt.Errorf("%w: no data", ErrMalformed)
 	}
 	switch env.Type {
 	case TypeLinkCreated, TypeLinkUpdated, TypeLinkExpired, TypeLinkDeleted:
 	default:
 		return Envelope{}, fmt.Errorf("%w: type %q", ErrUnsupported, env.Type)
 	}
-	if env.Link.ID != env.LinkID || env.Link.Version != env.Version {
+	if env.Link.ID != env.LinkID || env.Link.Version != env.Version || env.Link.Mode != env.Mode {
 		return Envelope{}, fmt.Errorf("%w: link state does not match envelope", ErrMalformed)
 	}
 	return env, nil
+}
+
+// checkSchema reads only the schema number, first, so that an event of a
+// newer schema is reported as unsupported whatever else changed in it.
+func checkSchema(b []byte) error {
+	var head struct {
+		Schema int `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	switch {
+	case head.Schema < 1:
+		return fmt.Errorf("%w: missing schema", ErrMalformed)
+	case head.Schema > Schema:
+		return fmt.Errorf("%w: schema %d is newer than %d", ErrUnsupported, head.Schema, Schema)
+	}
+	return nil
 }
 
 func decodePayload[T Payload](data json.RawMessage) (Payload, error) {

@@ -68,15 +68,16 @@ func MarshalFile(e FileEvent) ([]byte, error) {
 // UnmarshalFile decodes a file event. Its errors wrap ErrMalformed or
 // ErrUnsupported.
 func UnmarshalFile(b []byte) (FileEvent, error) {
+	if err := checkSchema(b); err != nil {
+		return FileEvent{}, err
+	}
 	var e FileEvent
 	if err := json.Unmarshal(b, &e); err != nil {
 		return FileEvent{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	switch {
-	case e.Schema < 1 || e.ID == "" || e.FileID == "" || !e.Mode.Valid() || e.File.ID != e.FileID || e.File.Mode != e.Mode:
-		return FileEvent{}, fmt.Errorf("%w: file event missing schema, id, file_id or mode", ErrMalformed)
-	case e.Schema > Schema:
-		return FileEvent{}, fmt.Errorf("%w: schema %d is newer than %d", ErrUnsupported, e.Schema, Schema)
+	case e.ID == "" || e.Type == "" || e.FileID == "" || !e.Mode.Valid() || e.File.ID != e.FileID || e.File.Mode != e.Mode:
+		return FileEvent{}, fmt.Errorf("%w: file event missing id, type, file_id or mode", ErrMalformed)
 	case e.Type != TypeFileCreated:
 		return FileEvent{}, fmt.Errorf("%w: file event type %q", ErrUnsupported, e.Type)
 	}
