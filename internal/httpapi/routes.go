@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// routes declares every route of the service.
+func routes(r *gin.Engine, d *Deps) {
+	r.Use(requestID(d.Logger), recoverer(d.Logger, errorFor), boundedQuery(errorFor))
+
+	r.GET("/healthz", d.healthz)
+	r.HEAD("/healthz", d.healthz)
+	r.GET("/readyz", d.readyz)
+
+	v1 := r.Group("/v1", d.stripeAuth)
+	v1.POST("/file_links", d.idempotent, d.stripeCreateLink)
+	v1.GET("/file_links", d.stripeListLinks)
+	v1.GET("/file_links/:id", d.stripeGetLink)
+	v1.POST("/file_links/:id", d.idempotent, d.stripeUpdateLink)
+	v1.POST("/files", d.idempotent, d.stripeUploadFile)
+	v1.GET("/files", d.stripeListFiles)
+	v1.GET("/files/:id", d.stripeGetFile)
+
+	r.NoRoute(func(c *gin.Context) {
+		msg := "Unrecognized request URL (" + c.Request.Method + ": " + truncate(c.Request.URL.Path, 200) + ")."
+		errorFor(c, http.StatusNotFound, msg)
+	})
+}
+
+// errorFor writes an error in the dialect of the request's path.
+func errorFor(c *gin.Context, status int, msg string) {
+	switch p := c.Request.URL.Path; {
+	case strings.HasPrefix(p, "/v1/") || p == "/v1":
+		stripeStatus(c, status, msg)
+	default:
+		c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"message": msg}})
+	}
+}
