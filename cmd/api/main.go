@@ -1,0 +1,61 @@
+// Command api runs the whole filelinks service: the HTTP API (Stripe and
+// Digital River dialects, public link URLs), the projector and the expirer,
+// against an embedded NATS JetStream server by default or a cluster named by
+// FILELINKS_NATS_URL. See README.md for its configuration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/filelinks/filelinks/internal/config"
+	"github.com/filelinks/filelinks/internal/service"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "filelinks:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the service and serves until ctx ends (a signal), then shuts it
+// down gracefully.
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	svc, err := service.Start(ctx, cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case runErr = <-svc.Errors():
+		logger.Error("fatal", "err", runErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := svc.Shutdown(shutdownCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return runErr
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
