@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -66,31 +67,45 @@ func (d *Deps) idempotent(c *gin.Context) {
 		return
 	}
 	c.Header("Idempotency-Key", key)
+	stripe := strings.HasPrefix(c.Request.URL.Path, "/v1/")
 	if len(key) > MaxIdempotencyKeyLen {
-		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key",
-			Message: fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)})
+		msg := fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)
+		if stripe {
+			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key", Message: msg})
+		} else {
+			drFail(c, http.StatusBadRequest, "invalid_parameter", "Idempotency-Key", msg)
+		}
 		return
 	}
 	fp, err := fingerprint(c)
 	if err != nil {
-		stripeStatus(c, http.StatusRequestEntityTooLarge, err.Error())
+		errorFor(c, http.StatusRequestEntityTooLarge, err.Error())
 		return
 	}
 	ctx := c.Request.Context()
 	claim, replay, err := d.Idem.Begin(ctx, keyOf(c).ID, key, fp)
 	switch {
 	case errors.Is(err, ErrIdempotencyMismatch):
-		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency,
-			Message: fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. "+
-				"Try using a key other than '%s' if you meant to execute a different request.", truncate(key, 255))})
+		msg := fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. "+
+			"Try using a key other than '%s' if you meant to execute a different request.", truncate(key, 255))
+		if stripe {
+			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency, Message: msg})
+		} else {
+			drFail(c, http.StatusBadRequest, "idempotency_error", "Idempotency-Key", msg)
+		}
 		return
 	case errors.Is(err, ErrIdempotencyInUse):
-		stripeFail(c, http.StatusConflict, stripeError{Type: stripeInvalidRequest, Code: "idempotency_key_in_use",
-			Message: "There is currently another in-progress request using this Stripe token (probably means you have " +
-				"sent the same request twice at the same time); please retry in a moment."})
+		msg := "There is currently another in-progress request using this idempotency key (probably means you have " +
+			"sent the same request twice at the same time); please retry in a moment."
+		if stripe {
+			stripeFail(c, http.StatusConflict, stripeError{Type: stripeInvalidRequest, Code: "idempotency_key_in_use", Message: msg})
+		} else {
+			drFail(c, http.StatusConflict, "idempotency_key_in_use", "Idempotency-Key", msg)
+		}
 		return
 	case err != nil:
-		d.stripeDomainError(c, fmt.Errorf("idempotency begin: %w", err))
+		d.Logger.Error("idempotency store", "request_id", getRequestID(c), "err", err)
+		errorFor(c, http.StatusInternalServerError, "")
 		return
 	case replay != nil:
 		c.Header("Idempotent-Replayed", "true")

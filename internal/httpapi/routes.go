@@ -24,6 +24,16 @@ func routes(r *gin.Engine, d *Deps) {
 	v1.GET("/files", d.stripeListFiles)
 	v1.GET("/files/:id", d.stripeGetFile)
 
+	dr := r.Group("", d.drAuth)
+	dr.POST("/file-links", d.idempotent, d.drCreateLink)
+	dr.GET("/file-links", d.drListLinks)
+	dr.GET("/file-links/:id", d.drGetLink)
+	dr.POST("/file-links/:id", d.idempotent, d.drUpdateLink)
+	dr.DELETE("/file-links/:id", d.drDeleteLink)
+	dr.POST("/files", d.idempotent, d.drUploadFile)
+	dr.GET("/files", d.drListFiles)
+	dr.GET("/files/:id", d.drGetFile)
+
 	r.NoRoute(func(c *gin.Context) {
 		msg := "Unrecognized request URL (" + c.Request.Method + ": " + truncate(c.Request.URL.Path, 200) + ")."
 		errorFor(c, http.StatusNotFound, msg)
@@ -35,6 +45,8 @@ func errorFor(c *gin.Context, status int, msg string) {
 	switch p := c.Request.URL.Path; {
 	case strings.HasPrefix(p, "/v1/") || p == "/v1":
 		stripeStatus(c, status, msg)
+	case strings.HasPrefix(p, "/file-links") || strings.HasPrefix(p, "/files"):
+		drStatus(c, status, msg)
 	default:
 		c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"message": msg}})
 	}

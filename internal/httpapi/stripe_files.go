@@ -1,10 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -14,89 +10,30 @@ import (
 	"github.com/filelinks/filelinks/internal/app"
 )
 
-// maxFieldBytes bounds one non-file field of an upload.
-const maxFieldBytes = 8 << 10
-
 // stripeUploadFile handles POST /v1/files: a multipart upload whose file
 // part is streamed into the content store, never held in memory.
 func (d *Deps) stripeUploadFile(c *gin.Context) {
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest,
-			Message: "Invalid request: files must be uploaded as multipart/form-data."})
-		return
-	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, d.MaxUploadBytes+MaxMultipartOverhead)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Message: "Invalid multipart body: " + err.Error()})
-		return
-	}
-	ctx := c.Request.Context()
-	var staged *app.Staged
-	discard := func() {
-		if staged != nil {
-			if err := d.Files.Discard(ctx, *staged); err != nil {
-				d.Logger.Warn("discarding staged upload", "file", staged.FileID, "err", err)
-			}
-		}
-	}
-	fields := map[string][]string{}
-	for n := 0; ; n++ {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil || n >= MaxFormValues {
-			discard()
-			d.uploadReadError(c, err)
+	staged, fields, fail := d.readUpload(c)
+	if fail != nil {
+		if fail.err != nil {
+			d.stripeDomainError(c, fail.err)
 			return
 		}
-		name := part.FormName()
-		if name == "file" {
-			if staged != nil {
-				discard()
-				stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "file", Message: "Only one file may be uploaded per request."})
-				return
-			}
-			s, err := d.Files.Stage(ctx, part, part.FileName())
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					d.uploadReadError(c, err)
-					return
-				}
-				d.stripeDomainError(c, err)
-				return
-			}
-			staged = &s
-			continue
-		}
-		v, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-		if err != nil || len(v) > maxFieldBytes {
-			discard()
-			if err == nil {
-				stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: name,
-					Message: fmt.Sprintf("The value of %s is longer than %d bytes.", truncate(name, 64), maxFieldBytes)})
-				return
-			}
-			d.uploadReadError(c, err)
-			return
-		}
-		fields[name] = append(fields[name], string(v))
+		stripeFail(c, fail.status, stripeError{Type: stripeInvalidRequest, Code: fail.code, Param: fail.param, Message: fail.msg})
+		return
 	}
 	in, e := d.uploadInput(c, newStripeForm(fields))
 	if e == nil && staged == nil {
 		e = &stripeError{Type: stripeInvalidRequest, Code: "parameter_missing", Param: "file", Message: "Missing required param: file."}
 	}
 	if e != nil {
-		discard()
+		d.discard(c, staged)
 		stripeFail(c, http.StatusBadRequest, *e)
 		return
 	}
 	// Commit decides the link before storing the file, so an error here
 	// leaves at most a stored file whose link creation failed afterwards.
-	file, link, err := d.Files.Commit(ctx, *staged, in)
+	file, link, err := d.Files.Commit(c.Request.Context(), *staged, in)
 	if err != nil {
 		d.stripeDomainError(c, err)
 		return
@@ -155,24 +92,6 @@ func (d *Deps) uploadInput(c *gin.Context, form stripeForm) (app.UploadInput, *s
 		return in, e
 	}
 	return in, nil
-}
-
-// uploadReadError answers a body that could not be read: too large, or
-// malformed.
-func (d *Deps) uploadReadError(c *gin.Context, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		stripeFail(c, http.StatusRequestEntityTooLarge, stripeError{Type: stripeInvalidRequest, Code: "file_too_large", Param: "file",
-			Message: fmt.Sprintf("The upload is larger than the limit of %d bytes.", d.MaxUploadBytes)})
-		return
-	}
-	msg := "Invalid multipart body"
-	if err != nil {
-		msg += ": " + err.Error()
-	} else {
-		msg = fmt.Sprintf("Too many parts: at most %d are accepted.", MaxFormValues)
-	}
-	stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Message: msg})
 }
 
 // stripeGetFile handles GET /v1/files/:id.
