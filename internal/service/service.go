@@ -17,10 +17,15 @@ import (
 	"github.com/filelinks/filelinks/internal/eventlog"
 	"github.com/filelinks/filelinks/internal/filestore"
 	"github.com/filelinks/filelinks/internal/httpapi"
+	"github.com/filelinks/filelinks/internal/idemstore"
 	"github.com/filelinks/filelinks/internal/natsconn"
 	"github.com/filelinks/filelinks/internal/randid"
 	"github.com/filelinks/filelinks/projections"
 )
+
+// idemMaxBody is the largest response kept for idempotent replay; a file
+// list with expanded links is the largest response a POST returns.
+const idemMaxBody = 256 << 10
 
 // Service is the running all-in-one process.
 type Service struct {
@@ -76,6 +81,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
+	idem, err := idemstore.Open(ctx, s.conn.JS, idemstore.Config{Replicas: cfg.Replicas, MaxBody: idemMaxBody})
+	if err != nil {
+		return nil, err
+	}
 	s.reads, err = projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger})
 	if err != nil {
 		return nil, err
@@ -94,7 +103,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	links.Files = files
 
 	handler := httpapi.New(httpapi.Deps{
-		Links: links, Files: files, Keys: apiKeys,
+		Links: links, Files: files, Keys: apiKeys, Idem: idempotency{store: idem, maxBody: idemMaxBody},
 		PublicURL: cfg.PublicURL, MaxUploadBytes: cfg.MaxUploadBytes,
 		Ready: s.ready, Logger: logger,
 	})
