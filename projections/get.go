@@ -1,0 +1,75 @@
+package projections
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+// Get returns the link with id in mode. It returns a *domain.Error with code
+// domain.ENOTFOUND when there is no such link, when it belongs to the other
+// mode, or when it was deleted. An expired link is returned: whether that
+// matters is for the caller to decide, with Link.Expired.
+func (s *Store) Get(mode events.Mode, id string) (domain.Link, error) {
+	mb, ok := modeByte(mode)
+	if !ok {
+		return domain.Link{}, fmt.Errorf("%w: %q", ErrMode, mode)
+	}
+	var l domain.Link
+	var found bool
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		l, found, err = loadLink(tx.Bucket(bucketLinks), linkKey(mb, id))
+		return err
+	})
+	switch {
+	case err != nil:
+		return domain.Link{}, fmt.Errorf("projections: get %s: %w", id, err)
+	case !found:
+		return domain.Link{}, linkNotFound(id)
+	}
+	return l, nil
+}
+
+// GetByToken returns the link whose public URL holds token, in either mode.
+// A deleted link is not found: the error is the same *domain.Error as Get's
+// but does not name the token, which is a secret.
+func (s *Store) GetByToken(token string) (domain.Link, error) {
+	var l domain.Link
+	var found bool
+	err := s.view(func(tx *bolt.Tx) error {
+		if token == "" {
+			return nil
+		}
+		key := tx.Bucket(bucketToken).Get([]byte(token))
+		if key == nil {
+			return nil
+		}
+		var err error
+		l, found, err = loadLink(tx.Bucket(bucketLinks), key)
+		return err
+	})
+	switch {
+	case err != nil:
+		return domain.Link{}, fmt.Errorf("projections: get by token: %w", err)
+	case !found || l.Token != token:
+		return domain.Link{}, tokenNotFound()
+	}
+	return l, nil
+}
+
+// loadLink reads the link stored under key; a tombstone is not found.
+func loadLink(links *bolt.Bucket, key []byte) (domain.Link, bool, error) {
+	v := links.Get(key)
+	if v == nil {
+		return domain.Link{}, false, nil
+	}
+	st, err := decodeRecord(key, v, true)
+	if err != nil || st.deleted {
+		return domain.Link{}, false, err
+	}
+	return st.link, true, nil
+}

@@ -1,0 +1,180 @@
+package projections
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/filelinks/filelinks/domain"
+)
+
+// A record is the value of a link in the links bucket. Its layout (format 1):
+//
+//	[0]      format
+//	[1]      flags (record*)
+//	[2:22]   order key: created time | sequence of the creating event
+//	uvarint  version
+//	12 bytes each, when flagged: expires_at, expired_at, deleted_at
+//	uvarint length + bytes: file id, token
+//	uvarint count, then per metadata key in sorted order:
+//	uvarint length + key, uvarint length + value
+//
+// The order key sits at a fixed offset, so a list cursor is resolved without
+// decoding. Sorted metadata keys make the encoding a function of the state,
+// which a rebuild relies on to produce the same bytes.
+const recordFormat = 1
+
+const (
+	recordDeleted   = 1 << 0
+	recordExpiresAt = 1 << 1
+	recordExpiredAt = 1 << 2
+	recordDeletedAt = 1 << 3
+)
+
+const recordHead = 2 + okLen
+
+var errCorrupt = errors.New("projections: corrupt record")
+
+// stored is a link as the read model keeps it.
+type stored struct {
+	link    domain.Link
+	ok      []byte // order key, see orderKey
+	deleted bool
+}
+
+// encodeRecord returns the record of s. A deleted link is kept only as a
+// tombstone (id, order key, version, deleted_at): cursors naming it must keep
+// working, but its token and metadata are of no use any more.
+func encodeRecord(a *arena, s *stored) []byte {
+	l := &s.link
+	times := [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}
+	var flags byte
+	n := recordHead + binary.MaxVarintLen64 + 3*timeLen
+	if s.deleted {
+		flags = recordDeleted
+		times[0], times[1] = nil, nil
+	} else {
+		n += 2*binary.MaxVarintLen16 + len(l.FileID) + len(l.Token) + binary.MaxVarintLen16
+		for k, v := range l.Metadata {
+			n += 2*binary.MaxVarintLen16 + len(k) + len(v)
+		}
+	}
+	for i, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
+		if times[i] != nil {
+			flags |= f
+		}
+	}
+	b := a.alloc(n)[:0]
+	b = append(b, recordFormat, flags)
+	b = append(b, s.ok...)
+	b = binary.AppendUvarint(b, l.Version)
+	for _, t := range times {
+		if t != nil {
+			b = b[:len(b)+timeLen]
+			putTime(b[len(b)-timeLen:], *t)
+		}
+	}
+	if s.deleted {
+		return b
+	}
+	b = appendString(b, l.FileID)
+	b = appendString(b, l.Token)
+	b = binary.AppendUvarint(b, uint64(len(l.Metadata)))
+	for _, k := range slices.Sorted(maps.Keys(l.Metadata)) {
+		b = appendString(b, k)
+		b = appendString(b, l.Metadata[k])
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// decodeRecord decodes the record val stored under key. Without withMetadata
+// it leaves Metadata nil, which is all index maintenance needs. The result
+// owns its memory: it stays valid after the transaction.
+func decodeRecord(key, val []byte, withMetadata bool) (stored, error) {
+	if len(key) < 2 || len(val) < recordHead || val[0] != recordFormat {
+		return stored{}, fmt.Errorf("%w: key %q", errCorrupt, key)
+	}
+	flags := val[1]
+	s := stored{
+		ok:      append([]byte(nil), val[2:recordHead]...),
+		deleted: flags&recordDeleted != 0,
+	}
+	l := &s.link
+	l.ID = string(key[1:])
+	l.Mode = modeOf(key[0])
+	l.Created = getTime(s.ok)
+	d := decoder{b: val[recordHead:]}
+	l.Version = d.uvarint()
+	l.ExpiresAt = d.time(flags&recordExpiresAt != 0)
+	l.ExpiredAt = d.time(flags&recordExpiredAt != 0)
+	l.DeletedAt = d.time(flags&recordDeletedAt != 0)
+	if !s.deleted {
+		l.FileID = d.string()
+		l.Token = d.string()
+		if withMetadata {
+			n := d.uvarint()
+			l.Metadata = make(map[string]string, min(n, 64))
+			for i := uint64(0); i < n && d.err == nil; i++ {
+				k := d.string()
+				l.Metadata[k] = d.string()
+			}
+		}
+	}
+	if d.err != nil {
+		return stored{}, fmt.Errorf("%w: key %q", errCorrupt, key)
+	}
+	return s, nil
+}
+
+// decoder reads the variable part of a record; the first failure sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) time(present bool) *time.Time {
+	if !present || d.err != nil {
+		return nil
+	}
+	if len(d.b) < timeLen {
+		d.err = errCorrupt
+		return nil
+	}
+	t := getTime(d.b)
+	d.b = d.b[timeLen:]
+	return &t
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if uint64(len(d.b)) < n {
+		d.err = errCorrupt
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}

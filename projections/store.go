@@ -1,0 +1,204 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// Timeout is how long Open waits for the file lock that another open
+	// Store holds. Default (0): 1s. Open never waits forever.
+	Timeout time.Duration
+
+	// Logger receives skipped and stopping events. Default: slog.Default().
+	Logger *slog.Logger
+
+	// NoSync skips the fsync after each Apply. Default false. It is unsafe:
+	// after a crash of the machine (not just of the process) the file may be
+	// corrupt. Use it only to rebuild into a fresh file that is thrown away
+	// unless the rebuild completes, then reopen without it.
+	NoSync bool
+}
+
+// DefaultTimeout is the lock timeout when Options.Timeout is 0.
+const DefaultTimeout = time.Second
+
+// Store is the read model of file links in one bbolt file. It is safe for
+// concurrent use: reads run in parallel with each other and with Apply.
+type Store struct {
+	db  *bolt.DB
+	log *slog.Logger
+
+	applyMu sync.Mutex    // one Apply at a time
+	ckpt    atomic.Uint64 // last sequence applied, as committed
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each commit; see WaitFor
+	closed  bool
+	stats   Stats
+}
+
+// Stats describe the work of a Store since it was opened.
+type Stats struct {
+	// Checkpoint is Checkpoint().
+	Checkpoint uint64
+	// Applied counts the link and file events applied since Open,
+	// including those that changed nothing because they were already
+	// applied.
+	Applied uint64
+	// Skipped counts the malformed records skipped since Open. Every one
+	// ever skipped is also recorded in the file, by sequence.
+	Skipped uint64
+	// LastError is the error of the latest Apply, nil when it succeeded.
+	LastError error
+}
+
+// Open opens the read model in the file at path, creating it when it does
+// not exist. Only one Store may have a file open at a time; Open fails with
+// ErrLocked when another holds it for longer than Options.Timeout.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.Timeout,
+		NoSync:  opts.NoSync,
+		// The freelist is rebuilt by scanning the file on open instead of
+		// being written on every commit, which makes commits cheaper (etcd
+		// does the same); the map freelist stays fast in a large file.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s: no lock after %s: %w", ErrLocked, path, opts.Timeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	s := &Store{db: db, log: opts.Logger, changed: make(chan struct{})}
+	var ckpt uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keySchema); {
+		case v == nil:
+			if err := meta.Put(keySchema, seqKey(schemaVersion)); err != nil {
+				return err
+			}
+		case len(v) != seqLen || readUint(v) != schemaVersion:
+			return fmt.Errorf("%w: file has %x, this binary writes %d", ErrSchema, v, schemaVersion)
+		}
+		var err error
+		ckpt, err = readCheckpoint(tx)
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	s.ckpt.Store(ckpt)
+	s.stats.Checkpoint = ckpt
+	return s, nil
+}
+
+// Close closes the file. Waiting WaitFor calls return ErrClosed. Closing
+// twice is not an error.
+func (s *Store) Close() error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.changed)
+	s.mu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("projections: close: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint returns the stream sequence of the last event applied, 0 when
+// none was. The reader of the stream resumes at Checkpoint()+1.
+func (s *Store) Checkpoint() uint64 { return s.ckpt.Load() }
+
+// WaitFor returns nil once the event at stream sequence seq has been
+// applied (Checkpoint() >= seq), ctx.Err() when ctx ends first and ErrClosed
+// when the store is closed first. An API that appended an event waits for
+// its sequence so that its next read sees its own write.
+func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		// Take the channel before reading the checkpoint: a commit after
+		// the read closes this very channel, so no wake-up is lost.
+		s.mu.Lock()
+		ch, closed := s.changed, s.closed
+		s.mu.Unlock()
+		if s.ckpt.Load() >= seq {
+			return nil
+		}
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Stats returns what the store did since it was opened.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// finish publishes the result of an Apply: the new checkpoint, the counters,
+// and a wake-up for WaitFor.
+func (s *Store) finish(res applyResult, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Applied += res.applied
+	s.stats.Skipped += uint64(len(res.skips))
+	s.stats.LastError = err
+	if res.last == s.ckpt.Load() {
+		return
+	}
+	s.ckpt.Store(res.last)
+	s.stats.Checkpoint = res.last
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}

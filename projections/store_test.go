@@ -1,0 +1,190 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+func TestStore_Get(t *testing.T) {
+	st := newStream(t)
+	exp := base.Add(time.Hour)
+	st.create(events.ModeLive, "link_a", "file_1", base, &exp, map[string]string{"k": "v"})
+	st.create(events.ModeTest, "link_b", "file_2", base, nil, nil)
+	st.create(events.ModeLive, "link_c", "file_1", base, nil, nil)
+	st.update(events.ModeLive, "link_a", base.Add(time.Minute), domain.UpdateLink{
+		Metadata: domain.MetadataPatch{Set: map[string]string{"k": "", "x": "y"}},
+	})
+	st.delete(events.ModeLive, "link_c", base.Add(time.Minute))
+	s, _ := openStore(t, Options{})
+	applyAll(t, s, st.recs, 500)
+
+	t.Run("OK", func(t *testing.T) {
+		got, err := s.Get(events.ModeLive, "link_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := st.get(events.ModeLive, "link_a").Link; !sameLink(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		if got.Version != 2 || got.Metadata["x"] != "y" || len(got.Metadata) != 1 {
+			t.Errorf("got %+v", got)
+		}
+	})
+	t.Run("ByToken", func(t *testing.T) {
+		got, err := s.GetByToken("tok_test_link_b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := st.get(events.ModeTest, "link_b").Link; !sameLink(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	})
+	notFound := func(t *testing.T, err error, param string) {
+		t.Helper()
+		code, reason, p := errCode(err)
+		if code != domain.ENOTFOUND || reason != domain.ReasonLinkNotFound || p != param {
+			t.Errorf("err = %v, want ENOTFOUND link_not_found param %q", err, param)
+		}
+	}
+	t.Run("ErrOtherMode", func(t *testing.T) {
+		_, err := s.Get(events.ModeTest, "link_a")
+		notFound(t, err, "id")
+		if e := domain.AsError(err); e == nil || e.Message != "No such file link: 'link_a'" {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("ErrMissing", func(t *testing.T) {
+		_, err := s.Get(events.ModeLive, "link_nope")
+		notFound(t, err, "id")
+		_, err = s.GetByToken("tok_nope")
+		notFound(t, err, "")
+		_, err = s.GetByToken("")
+		notFound(t, err, "")
+	})
+	t.Run("ErrDeleted", func(t *testing.T) {
+		_, err := s.Get(events.ModeLive, "link_c")
+		notFound(t, err, "id")
+		_, err = s.GetByToken("tok_live_link_c")
+		notFound(t, err, "")
+		if e := domain.AsError(err); e == nil || e.Message != "No such file link." {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("ErrMode", func(t *testing.T) {
+		if _, err := s.Get("staging", "link_a"); !errors.Is(err, ErrMode) {
+			t.Errorf("err = %v, want ErrMode", err)
+		}
+	})
+	t.Run("ErrClosed", func(t *testing.T) {
+		s2, _ := openStore(t, Options{})
+		if err := s2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s2.Get(events.ModeLive, "link_a"); !errors.Is(err, ErrClosed) {
+			t.Errorf("Get err = %v, want ErrClosed", err)
+		}
+		if err := s2.Apply(st.recs); !errors.Is(err, ErrClosed) {
+			t.Errorf("Apply err = %v, want ErrClosed", err)
+		}
+		if err := s2.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+}
+
+func TestStore_WaitFor(t *testing.T) {
+	st := newStream(t)
+	st.create(events.ModeLive, "link_a", "file_1", base, nil, nil)
+	st.create(events.ModeLive, "link_b", "file_1", base, nil, nil)
+
+	t.Run("OK", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		done := make(chan error, 1)
+		go func() { done <- s.WaitFor(context.Background(), 2) }()
+		if err := s.Apply(st.recs[:1]); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("WaitFor(2) returned %v at checkpoint 1", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if err := s.Apply(st.recs[1:]); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("WaitFor did not return after Apply")
+		}
+		if err := s.WaitFor(context.Background(), 1); err != nil {
+			t.Errorf("WaitFor of an applied seq: %v", err)
+		}
+	})
+	t.Run("ErrCanceled", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := s.WaitFor(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want DeadlineExceeded", err)
+		}
+	})
+	t.Run("ErrClosed", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		done := make(chan error, 1)
+		go func() { done <- s.WaitFor(context.Background(), 1) }()
+		time.Sleep(10 * time.Millisecond)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, ErrClosed) {
+			t.Errorf("err = %v, want ErrClosed", err)
+		}
+	})
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("ErrLocked", func(t *testing.T) {
+		_, path := openStore(t, Options{})
+		start := time.Now()
+		s2, err := Open(path, Options{Timeout: 200 * time.Millisecond})
+		if err == nil {
+			_ = s2.Close()
+			t.Fatal("second Open of an open file succeeded")
+		}
+		if !errors.Is(err, ErrLocked) {
+			t.Errorf("err = %v, want ErrLocked", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("Open took %s with a 200ms timeout", d)
+		}
+	})
+	t.Run("ErrSchema", func(t *testing.T) {
+		s, path := openStore(t, Options{})
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keySchema, seqKey(schemaVersion+1))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s2, err := Open(path, Options{}); !errors.Is(err, ErrSchema) {
+			if err == nil {
+				_ = s2.Close()
+			}
+			t.Errorf("err = %v, want ErrSchema", err)
+		}
+	})
+}
