@@ -18,6 +18,7 @@ type LinkLog interface {
 // LinkReads is the read model (projections.Store).
 type LinkReads interface {
 	Get(mode events.Mode, id string) (domain.Link, error)
+	GetByToken(token string) (domain.Link, error)
 	List(q domain.ListQuery) (domain.Page, error)
 	WaitFor(ctx context.Context, seq uint64) error
 }

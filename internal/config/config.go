@@ -41,6 +41,15 @@ type Config struct {
 	// SyncAlways makes the embedded server fsync every write
 	// (FILELINKS_NATS_SYNC_ALWAYS, default false).
 	SyncAlways bool
+	// LinkRate and LinkBurst limit requests to public link URLs per client
+	// IP (FILELINKS_LINK_RATE, requests per second, default 10;
+	// FILELINKS_LINK_BURST, default 40).
+	LinkRate  float64
+	LinkBurst int
+	// TrustedProxies are the proxies allowed to name the client IP in
+	// X-Forwarded-For (FILELINKS_TRUSTED_PROXIES, comma-separated IPs or
+	// CIDRs; default none).
+	TrustedProxies []string
 	// LogLevel is debug, info, warn or error (FILELINKS_LOG_LEVEL, default info).
 	LogLevel string
 }
@@ -69,7 +78,24 @@ func Load(getenv func(string) string) (Config, error) {
 			c.APIKeys = append(c.APIKeys, k)
 		}
 	}
+	for _, p := range strings.Split(getenv("FILELINKS_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
 	var err error
+	if c.LinkBurst, err = intVar(getenv, "FILELINKS_LINK_BURST", 40); err != nil {
+		return Config{}, err
+	}
+	c.LinkRate = 10
+	if v := strings.TrimSpace(getenv("FILELINKS_LINK_RATE")); v != "" {
+		if c.LinkRate, err = strconv.ParseFloat(v, 64); err != nil || c.LinkRate <= 0 {
+			return Config{}, fmt.Errorf("config: FILELINKS_LINK_RATE must be a positive number")
+		}
+	}
+	if c.LinkBurst < 1 {
+		return Config{}, fmt.Errorf("config: FILELINKS_LINK_BURST must be at least 1")
+	}
 	if c.Replicas, err = intVar(getenv, "FILELINKS_REPLICAS", 1); err != nil {
 		return Config{}, err
 	}

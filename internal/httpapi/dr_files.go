@@ -49,7 +49,7 @@ func (d *Deps) drFileWithLinks(c *gin.Context, f events.FileState) (drFile, bool
 		Size:        f.Size,
 		Title:       f.Title,
 		Type:        f.Type,
-		URL:         d.PublicURL + "/files/" + f.ID + "/content",
+		URL:         d.PublicURL + "/v1/files/" + f.ID + "/contents",
 	}, true
 }
 

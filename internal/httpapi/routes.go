@@ -15,6 +15,10 @@ func routes(r *gin.Engine, d *Deps) {
 	r.HEAD("/healthz", d.healthz)
 	r.GET("/readyz", d.readyz)
 
+	limiter := d.rateLimited(newIPLimiter(d.LinkRate, d.LinkBurst, d.now))
+	r.GET("/links/:token", limiter, d.serveLink)
+	r.HEAD("/links/:token", limiter, d.serveLink)
+
 	v1 := r.Group("/v1", d.stripeAuth)
 	v1.POST("/file_links", d.idempotent, d.stripeCreateLink)
 	v1.GET("/file_links", d.stripeListLinks)
@@ -23,6 +27,8 @@ func routes(r *gin.Engine, d *Deps) {
 	v1.POST("/files", d.idempotent, d.stripeUploadFile)
 	v1.GET("/files", d.stripeListFiles)
 	v1.GET("/files/:id", d.stripeGetFile)
+	v1.GET("/files/:id/contents", d.stripeFileContents)
+	v1.HEAD("/files/:id/contents", d.stripeFileContents)
 
 	dr := r.Group("", d.drAuth)
 	dr.POST("/file-links", d.idempotent, d.drCreateLink)
@@ -47,6 +53,8 @@ func errorFor(c *gin.Context, status int, msg string) {
 		stripeStatus(c, status, msg)
 	case strings.HasPrefix(p, "/file-links") || strings.HasPrefix(p, "/files"):
 		drStatus(c, status, msg)
+	case strings.HasPrefix(p, "/links"):
+		publicFail(c, status)
 	default:
 		c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"message": msg}})
 	}

@@ -35,6 +35,15 @@ type Deps struct {
 	PublicURL string
 	// MaxUploadBytes caps an uploaded file.
 	MaxUploadBytes int64
+	// Content reads file content for public links and /contents.
+	Content ContentReader
+	// LinkRate and LinkBurst limit requests to public link URLs per client
+	// IP (requests per second, and the bucket size). Default 10 and 40.
+	LinkRate  float64
+	LinkBurst int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// IP. Default none: the client IP is the connection's.
+	TrustedProxies []string
 	// Ready reports whether the service can serve (for /readyz).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -61,6 +70,16 @@ func New(d Deps) http.Handler {
 	r.RedirectFixedPath = false
 	r.UseRawPath = true
 	r.UnescapePathValues = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		d.Logger.Error("invalid trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	if d.LinkRate <= 0 {
+		d.LinkRate = 10
+	}
+	if d.LinkBurst <= 0 {
+		d.LinkBurst = 40
+	}
 	routes(r, &d)
 	return r
 }

@@ -42,9 +42,24 @@ type Service struct {
 	stop    sync.Once
 }
 
+// Option changes how Start builds the service.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the service read time from now instead of the system
+// clock (for tests of expiry at an exact instant).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // Start brings every part up, in dependency order, and starts serving. On
 // error it stops what it had started.
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) (_ *Service, err error) {
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer, opts ...Option) (_ *Service, err error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Service{cfg: cfg, logger: logger, errs: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -96,7 +111,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	links := &app.Links{
 		Log: s.log, Reads: s.reads,
-		NewID: randid.New, NewToken: randid.Token,
+		NewID: randid.New, NewToken: randid.Token, Now: o.now,
 		Logger: logger,
 	}
 	files := &app.Files{Content: contentStore{content}, Log: s.log, Reads: s.reads, Links: links, MaxBytes: cfg.MaxUploadBytes}
@@ -104,8 +119,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	handler := httpapi.New(httpapi.Deps{
 		Links: links, Files: files, Keys: apiKeys, Idem: idempotency{store: idem, maxBody: idemMaxBody},
-		PublicURL: cfg.PublicURL, MaxUploadBytes: cfg.MaxUploadBytes,
-		Ready: s.ready, Logger: logger,
+		PublicURL: cfg.PublicURL, MaxUploadBytes: cfg.MaxUploadBytes, Content: content,
+		LinkRate: cfg.LinkRate, LinkBurst: cfg.LinkBurst, TrustedProxies: cfg.TrustedProxies,
+		Ready: s.ready, Logger: logger, Now: o.now,
 	})
 	s.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

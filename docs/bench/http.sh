@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The HTTP benchmark of docs/benchmarks.md: wrk against the running service
+# and, in the same run, against a trivial Gin handler (internal/cmd/baseline),
+# on this machine's loopback. Needs wrk (apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUR=${DUR:-15s}
+CONN=${CONN:-32}
+THREADS=${THREADS:-2}
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+go build -o "$tmp/api" ./cmd/api
+go build -o "$tmp/baseline" ./internal/cmd/baseline
+KEY=sk_test_benchmark_key_0001
+FILELINKS_DATA_DIR=$tmp/data FILELINKS_HTTP_ADDR=127.0.0.1:18080 FILELINKS_NATS_LISTEN=127.0.0.1:-1 \
+  FILELINKS_API_KEYS=$KEY FILELINKS_LOG_LEVEL=warn "$tmp/api" >"$tmp/api.log" 2>&1 &
+"$tmp/baseline" -addr 127.0.0.1:18090 &
+for i in $(seq 100); do curl -fs 127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
+printf '%%PDF-1.4 benchmark' >"$tmp/f.pdf"
+FILE_ID=$(curl -fs 127.0.0.1:18080/v1/files -u "$KEY:" -F purpose=dispute_evidence -F file=@"$tmp/f.pdf" | sed 's/.*"id":"\(file_[^"]*\)".*/\1/' | head -c 64)
+LINK_ID=$(curl -fs 127.0.0.1:18080/v1/file_links -u "$KEY:" -d file="$FILE_ID" | sed 's/^{"id":"\([^"]*\)".*/\1/')
+export KEY FILE_ID
+run() { echo "== $1"; shift; wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency "$@" | grep -E 'Requests/sec|Latency|99%|50%|Non-2xx'; }
+RUNONLY=${RUNONLY:-}
+run "baseline GET (trivial gin handler)" http://127.0.0.1:18090/v1/file_links/link_x
+run "retrieve GET /v1/file_links/:id" -s docs/bench/get.lua "http://127.0.0.1:18080/v1/file_links/$LINK_ID"
+run "baseline POST (trivial gin handler)" -s docs/bench/create.lua http://127.0.0.1:18090
+run "create POST /v1/file_links" -s docs/bench/create.lua http://127.0.0.1:18080

@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/internal/app"
+)
+
+// ContentReader reads stored file content (filestore.Store).
+type ContentReader interface {
+	// GetRange streams length bytes of the object name from offset.
+	GetRange(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error)
+}
+
+// tokenLen is the length of a public-URL token: 32 random bytes in
+// unpadded base64url.
+const tokenLen = 43
+
+// maxRanges is the most byte ranges a request may ask for; a Range header
+// with more is ignored and the whole file is sent, as RFC 9110 allows.
+const maxRanges = 8
+
+// parseToken checks the shape of a public-URL token before any lookup: the
+// exact length and alphabet of randid.Token. Anything else (path tricks,
+// encoded slashes, NUL bytes, oversized input) is simply not a token.
+func parseToken(s string) (string, bool) {
+	if len(s) != tokenLen {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// publicHeaders are set on every answer of a public URL, files and errors
+// alike: the answer may not be sniffed, framed, indexed or leak the URL.
+func publicHeaders(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Robots-Tag", "noindex, nofollow")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// publicFail answers a public URL that leads nowhere. The body depends only
+// on the status, so a response never says more about a token than its
+// documented status code: 404 for unknown, tampered or deleted, 410 for
+// expired, 429 when rate limited.
+func publicFail(c *gin.Context, status int) {
+	publicHeaders(c.Writer.Header())
+	c.Header("Cache-Control", "no-store")
+	msg := map[int]string{
+		http.StatusNotFound:        "Not found.",
+		http.StatusGone:            "This link has expired.",
+		http.StatusTooManyRequests: "Too many requests; slow down.",
+	}[status]
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	c.Data(status, "text/plain; charset=utf-8", []byte(msg+"\n"))
+	c.Abort()
+}
+
+// serveLink handles GET and HEAD of a public link URL: the file's content,
+// streamed from the content store in constant memory, with ranges and
+// conditional requests answered by net/http's ServeContent.
+//
+// The link is checked once, when the request arrives: a download that has
+// started runs to its end even if the link expires meanwhile (cutting a
+// response short would only corrupt the client's copy), while every later
+// request, including a resumed range, is refused.
+func (d *Deps) serveLink(c *gin.Context) {
+	token, ok := parseToken(c.Param("token"))
+	if !ok {
+		publicFail(c, http.StatusNotFound)
+		return
+	}
+	shared, err := d.Files.Open(c.Request.Context(), token)
+	switch {
+	case errors.Is(err, app.ErrLinkGone):
+		publicFail(c, http.StatusGone)
+		return
+	case domain.ErrorCode(err) == domain.ENOTFOUND:
+		publicFail(c, http.StatusNotFound)
+		return
+	case err != nil:
+		d.Logger.Error("public link", "request_id", getRequestID(c), "err", err)
+		publicFail(c, http.StatusServiceUnavailable)
+		return
+	}
+	d.serveFile(c, shared.File.ID, shared.File.Filename, shared.File.ContentType, shared.File.SHA256, shared.File.Size, shared.File.Created)
+}
+
+// serveFile streams a stored file with its validators and safe headers.
+func (d *Deps) serveFile(c *gin.Context, id, filename, contentType, sha string, size int64, modified time.Time) {
+	h := c.Writer.Header()
+	publicHeaders(h)
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", contentDisposition(filename, contentType))
+	h.Set("ETag", `"`+sha+`"`)
+	// A cache may keep the file but must ask again before every use, so it
+	// can never serve it after the link expires or is revoked; revalidation
+	// with If-None-Match costs a 304.
+	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
+	if r := c.Request.Header.Get("Range"); r != "" && (len(r) > 256 || strings.Count(r, ",") >= maxRanges) {
+		c.Request.Header.Del("Range")
+	}
+	rs := &objectSeeker{ctx: c.Request.Context(), store: d.Content, name: id, size: size}
+	defer rs.Close()
+	http.ServeContent(c.Writer, c.Request, "", modified.Truncate(time.Second), rs)
+}
+
+// stripeFileContents handles GET /v1/files/:id/contents: the file's content
+// for API clients, as Stripe's file url offers it.
+func (d *Deps) stripeFileContents(c *gin.Context) {
+	f, err := d.Files.Get(c.Request.Context(), keyOf(c).Mode, c.Param("id"))
+	if err != nil {
+		d.stripeDomainError(c, err)
+		return
+	}
+	d.serveFile(c, f.ID, f.Filename, f.ContentType, f.SHA256, f.Size, f.Created)
+}
+
+// objectSeeker gives http.ServeContent the io.ReadSeeker it wants over an
+// object that can only be streamed: Seek only moves the offset, and the
+// next Read opens a ranged stream there.
+type objectSeeker struct {
+	ctx   context.Context
+	store ContentReader
+	name  string
+	size  int64
+	off   int64
+	r     io.ReadCloser
+}
+
+func (o *objectSeeker) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = o.off + offset
+	case io.SeekEnd:
+		abs = o.size + offset
+	default:
+		return 0, errors.New("objectSeeker: bad whence")
+	}
+	if abs < 0 {
+		return 0, errors.New("objectSeeker: negative position")
+	}
+	if abs != o.off && o.r != nil {
+		o.r.Close()
+		o.r = nil
+	}
+	o.off = abs
+	return abs, nil
+}
+
+func (o *objectSeeker) Read(p []byte) (int, error) {
+	if o.off >= o.size {
+		return 0, io.EOF
+	}
+	if o.r == nil {
+		r, err := o.store.GetRange(o.ctx, o.name, o.off, o.size-o.off)
+		if err != nil {
+			return 0, fmt.Errorf("open %s at %d: %w", o.name, o.off, err)
+		}
+		o.r = r
+	}
+	n, err := o.r.Read(p)
+	o.off += int64(n)
+	return n, err
+}
+
+func (o *objectSeeker) Close() error {
+	if o.r != nil {
+		return o.r.Close()
+	}
+	return nil
+}

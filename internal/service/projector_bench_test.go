@@ -1,0 +1,416 @@
+package service
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+	"github.com/filelinks/filelinks/internal/eventlog"
+	"github.com/filelinks/filelinks/internal/natstest"
+	"github.com/filelinks/filelinks/internal/randid"
+	"github.com/filelinks/filelinks/projections"
+)
+
+// benchEvents is the length of the stream BenchmarkProjector replays.
+const benchEvents = 1_000_000
+
+// BenchmarkProjector replays a stream of a million real events into a fresh
+// read model, the way the service catches up after a start on an empty
+// file: the service's own projector (startProjector: Log.Follow feeding
+// Store.Apply) from sequence 1 until the checkpoint reaches the last
+// sequence. In the same run, BareConsumer reads the same stream with Follow
+// and a callback that does nothing: the ceiling the projector is measured
+// against (the "bare" metric of Projector is its share of that rate).
+//
+//	go test ./internal/service -run X -bench Projector -benchtime 1x
+//
+// The stream is filled once, through the domain (Decide and Seal on each
+// link's state, ids from randid as the service makes them, events.Marshal)
+// and published asynchronously with the subjects and headers the event log
+// writes. Its mix, printed with -v: about 60% LinkCreated (to 3,000 files,
+// a fifth of them test mode; 70% of the links expire 1 hour or 24 hours
+// after creation), 30% LinkUpdated (metadata or a new expiry, of a link
+// created recently or of any link), and the rest LinkExpired (the expirer,
+// at each deadline) and LinkDeleted, with the 3,000 FileCreated events.
+func BenchmarkProjector(b *testing.B) {
+	srv := natstest.Start(b)
+	ctx := context.Background()
+	log, err := eventlog.Open(ctx, srv.JS, eventlog.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	truth := fillStream(b, srv.Conn)
+	last, err := log.LastSequence(ctx)
+	if err != nil || last != benchEvents {
+		b.Fatalf("stream holds %d events (%v), want %d", last, err, benchEvents)
+	}
+	b.Logf("filled %d events in %s: %s", last, time.Since(start).Round(time.Millisecond), truth.mix())
+
+	var bare float64 // events/s of BareConsumer, when it ran
+	b.Run("BareConsumer", func(b *testing.B) {
+		var elapsed time.Duration
+		for range b.N {
+			t0 := time.Now()
+			followAll(b, log, last)
+			elapsed += time.Since(t0)
+		}
+		bare = float64(b.N) * float64(last) / elapsed.Seconds()
+		b.ReportMetric(bare, "events/s")
+		b.ReportMetric(0, "ns/op")
+	})
+
+	b.Run("Projector", func(b *testing.B) {
+		var elapsed time.Duration
+		for i := range b.N {
+			dir := filepath.Join(b.TempDir(), strconv.Itoa(i))
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				b.Fatal(err)
+			}
+			d, reads := project(b, log, filepath.Join(dir, "readmodel.db"), last)
+			elapsed += d
+			if i == b.N-1 {
+				truth.check(b, reads)
+			}
+			if err := reads.Close(); err != nil {
+				b.Fatal(err)
+			}
+			os.RemoveAll(dir)
+		}
+		rate := float64(b.N) * float64(last) / elapsed.Seconds()
+		b.ReportMetric(rate, "events/s")
+		if bare > 0 {
+			b.ReportMetric(rate/bare, "bare")
+		}
+		b.ReportMetric(0, "ns/op")
+	})
+}
+
+// followAll reads the stream from 1 to last with Follow and does nothing
+// with the records.
+func followAll(b *testing.B, log *eventlog.Log, last uint64) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var n uint64
+	err := log.Follow(ctx, 1, func(recs []events.Record) error {
+		n += uint64(len(recs))
+		if recs[len(recs)-1].Seq >= last {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil || n != last {
+		b.Fatalf("follow read %d of %d records: %v", n, last, err)
+	}
+}
+
+// project runs the service's projector into a fresh file at path until it
+// has applied last, and returns how long that took and the open store.
+func project(b *testing.B, log *eventlog.Log, path string, last uint64) (time.Duration, *projections.Store) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	t0 := time.Now()
+	reads, err := projections.Open(path, projections.Options{Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := startProjector(ctx, log, reads, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	err = reads.WaitFor(wctx, last)
+	d := time.Since(t0)
+	p.stop()
+	if err != nil {
+		b.Fatalf("projector at %d of %d: %v (%v)", reads.Checkpoint(), last, err, p.ready())
+	}
+	if st := reads.Stats(); st.Skipped != 0 || st.LastError != nil || p.ready() != nil {
+		b.Fatalf("projector: %+v, ready: %v", st, p.ready())
+	}
+	return d, reads
+}
+
+// benchTruth is what fillStream wrote: every link's state, and counts.
+type benchTruth struct {
+	links  []*domain.Link // in creation order
+	counts map[string]int // events by type
+}
+
+func (t *benchTruth) mix() string {
+	s := ""
+	for _, typ := range []string{events.TypeLinkCreated, events.TypeLinkUpdated, events.TypeLinkExpired,
+		events.TypeLinkDeleted, events.TypeFileCreated} {
+		s += fmt.Sprintf("%s %.1f%% ", typ, 100*float64(t.counts[typ])/benchEvents)
+	}
+	return s
+}
+
+// check compares a sample of links in the read model with the truth.
+func (t *benchTruth) check(b *testing.B, reads *projections.Store) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		want := t.links[r.IntN(len(t.links))]
+		got, err := reads.Get(want.Mode, want.ID)
+		switch {
+		case want.DeletedAt != nil:
+			if domain.ErrorCode(err) != domain.ENOTFOUND {
+				b.Fatalf("deleted link %s: %+v, %v", want.ID, got, err)
+			}
+		case err != nil:
+			b.Fatalf("link %s: %v", want.ID, err)
+		case got.Version != want.Version || got.Token != want.Token || len(got.Metadata) != len(want.Metadata) ||
+			(got.ExpiresAt == nil) != (want.ExpiresAt == nil) || (got.ExpiredAt == nil) != (want.ExpiredAt == nil):
+			b.Fatalf("link %s:\n got %+v\nwant %+v", want.ID, got, *want)
+		}
+		if want.DeletedAt == nil {
+			if byToken, err := reads.GetByToken(want.Token); err != nil || byToken.ID != want.ID {
+				b.Fatalf("token of %s: %+v, %v", want.ID, byToken, err)
+			}
+		}
+	}
+}
+
+// deadline is a scheduled expiry, as the expirer keeps them.
+type deadline struct {
+	at   time.Time
+	link *domain.Link
+}
+
+type deadlines []deadline
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].at.Before(d[j].at) }
+func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
+func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
+func (d *deadlines) Pop() any {
+	old := *d
+	x := old[len(old)-1]
+	*d = old[:len(old)-1]
+	return x
+}
+
+// benchFile is one file of the pool; its FileCreated is written just before
+// the first link to it.
+type benchFile struct {
+	id      string
+	mode    events.Mode
+	written bool
+}
+
+// filler writes the benchmark stream.
+type filler struct {
+	b     *testing.B
+	js    jetstream.JetStream
+	r     *rand.Rand
+	now   time.Time
+	n     int // events published
+	files []benchFile
+	due   deadlines
+	truth *benchTruth
+}
+
+// fillStream publishes benchEvents events and returns what they say.
+func fillStream(b *testing.B, nc *nats.Conn) *benchTruth {
+	var pubErrs atomic.Int64
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { pubErrs.Add(1) }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const step = 5 * time.Millisecond // simulated time between two events
+	f := &filler{
+		b: b, js: js, r: rand.New(rand.NewPCG(42, 42)),
+		now:   time.Now().Add(-benchEvents * step).UTC().Truncate(time.Millisecond),
+		truth: &benchTruth{counts: map[string]int{}},
+	}
+	f.files = make([]benchFile, 3000)
+	for i := range f.files {
+		mode := events.ModeLive
+		if i%5 == 0 {
+			mode = events.ModeTest
+		}
+		f.files[i] = benchFile{id: randid.New("file_"), mode: mode}
+	}
+	for f.n < benchEvents {
+		f.now = f.now.Add(step/2 + time.Duration(f.r.Int64N(int64(step))))
+		switch p := f.r.Float64(); {
+		case len(f.due) > 0 && !f.due[0].at.After(f.now):
+			f.expire(heap.Pop(&f.due).(deadline))
+		case p < 0.61 || len(f.truth.links) < 1000:
+			f.create()
+		case p < 0.92:
+			f.update()
+		default:
+			f.delete()
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		b.Fatal("publishing did not complete")
+	}
+	if n := pubErrs.Load(); n > 0 {
+		b.Fatalf("%d publishes failed", n)
+	}
+	return f.truth
+}
+
+func (f *filler) create() {
+	file := &f.files[f.r.IntN(len(f.files))]
+	if !file.written {
+		if f.n+2 > benchEvents {
+			f.n = benchEvents // no room for both events: end here
+			return
+		}
+		f.writeFile(file)
+	}
+	md := map[string]string{"order": "ord_" + strconv.Itoa(f.n)}
+	if f.r.IntN(2) == 0 {
+		md["customer"] = "cus_" + strconv.Itoa(f.r.IntN(50_000))
+	}
+	var exp *time.Time
+	switch p := f.r.Float64(); {
+	case p < 0.35:
+		exp = new(f.now.Add(time.Hour))
+	case p < 0.70:
+		exp = new(f.now.Add(24 * time.Hour))
+	}
+	id := randid.New("link_")
+	state := &domain.Link{ID: id, Mode: file.mode}
+	f.do(state, domain.CreateLink{
+		Mode: file.mode, LinkID: id, Token: randid.Token(),
+		File:      domain.File{ID: file.id, Found: true, Mode: file.mode, Purpose: "dispute_evidence"},
+		ExpiresAt: exp, Metadata: domain.MetadataPatch{Set: md},
+	})
+	f.truth.links = append(f.truth.links, state)
+}
+
+// pick returns a link that can be updated at now: mostly one of the latest
+// created, else any.
+func (f *filler) pick() *domain.Link {
+	links := f.truth.links
+	for {
+		var l *domain.Link
+		if f.r.IntN(10) < 6 {
+			l = links[len(links)-1-f.r.IntN(min(2000, len(links)))]
+		} else {
+			l = links[f.r.IntN(len(links))]
+		}
+		if l.Exists() && !l.Expired(f.now) {
+			return l
+		}
+	}
+}
+
+func (f *filler) update() {
+	l := f.pick()
+	var u domain.UpdateLink
+	switch p := f.r.Float64(); {
+	case p < 0.6:
+		u.Metadata.Set = map[string]string{"status": "s" + strconv.Itoa(f.n)}
+	case p < 0.7:
+		u.Metadata.Set = map[string]string{"customer": ""}
+		if _, ok := l.Metadata["customer"]; !ok {
+			u.Metadata.Set = map[string]string{"note": "x"}
+		}
+	case p < 0.8:
+		u.Expiry = domain.ExpiryClear
+		if l.ExpiresAt == nil {
+			u.Expiry, u.ExpiresAt = domain.ExpirySet, f.now.Add(24*time.Hour)
+		}
+	default:
+		u.Expiry, u.ExpiresAt = domain.ExpirySet, f.now.Add(time.Duration(1+f.r.IntN(48))*time.Hour)
+	}
+	f.do(l, u)
+}
+
+func (f *filler) delete() { f.do(f.pick(), domain.DeleteLink{}) }
+
+// expire is the expirer at a deadline; a deadline that was moved since it
+// was scheduled decides nothing.
+func (f *filler) expire(d deadline) { f.do(d.link, domain.ExpireLink{Deadline: d.at}) }
+
+// do decides cmd on *state at now, publishes the events and updates *state.
+func (f *filler) do(state *domain.Link, cmd domain.Command) {
+	ps, err := domain.Decide(*state, cmd, f.now)
+	if err != nil {
+		f.b.Fatalf("decide %T on %s: %v", cmd, state.ID, err)
+	}
+	if len(ps) == 0 || f.n+len(ps) > benchEvents {
+		return
+	}
+	ids := make([]string, len(ps))
+	for i := range ids {
+		ids[i] = randid.New("evt_")
+	}
+	audit := events.Audit{Actor: "api", KeyID: "kh_0a1b2c3d", RequestID: randid.New("req_")}
+	if _, ok := cmd.(domain.ExpireLink); ok {
+		audit = events.Audit{Actor: "expirer"}
+	}
+	evs, next := domain.Seal(state.ID, state.Mode, *state, ps, f.now, audit, ids)
+	for _, e := range evs {
+		data, err := events.Marshal(e)
+		if err != nil {
+			f.b.Fatal(err)
+		}
+		f.publish(events.Subject(e.Mode, e.LinkID), data, e.ID, e.Type)
+	}
+	if next.ExpiresAt != nil && next.ExpiredAt == nil && next.DeletedAt == nil &&
+		(state.ExpiresAt == nil || !state.ExpiresAt.Equal(*next.ExpiresAt)) {
+		heap.Push(&f.due, deadline{at: *next.ExpiresAt, link: state})
+	}
+	*state = next
+}
+
+func (f *filler) writeFile(file *benchFile) {
+	e := events.FileEvent{
+		ID: randid.New("evt_"), FileID: file.id, Mode: file.mode, Time: f.now, Audit: events.Audit{Actor: "api"},
+		File: events.FileState{ID: file.id, Mode: file.mode, Purpose: "dispute_evidence", Filename: "evidence.pdf",
+			Size: 48_213, ContentType: "application/pdf", Type: "pdf",
+			SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Created: f.now},
+	}
+	data, err := events.MarshalFile(e)
+	if err != nil {
+		f.b.Fatal(err)
+	}
+	f.publish(events.FileSubject(file.mode, file.id), data, e.ID, events.TypeFileCreated)
+	file.written = true
+}
+
+// publish stores one event with the headers the event log sets (see
+// eventlog's newMsg), without waiting for the acknowledgement.
+func (f *filler) publish(subject string, data []byte, id, typ string) {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, id)
+	m.Header.Set(events.TypeHeader, typ)
+	m.Header.Set(events.SchemaHeader, strconv.Itoa(events.Schema))
+	for {
+		_, err := f.js.PublishMsgAsync(m)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			f.b.Fatalf("publish: %v", err)
+		}
+	}
+	f.n++
+	f.truth.counts[typ]++
+}
