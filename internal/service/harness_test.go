@@ -36,6 +36,12 @@ type instance struct {
 // (a fresh temp dir when empty), as `go run ./cmd/api` would.
 func start(t *testing.T, dir string) *instance {
 	t.Helper()
+	return startWith(t, dir, nil)
+}
+
+// startWith is start with extra environment variables and options.
+func startWith(t *testing.T, dir string, extra map[string]string, opts ...service.Option) *instance {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -47,12 +53,15 @@ func start(t *testing.T, dir string) *instance {
 		"FILELINKS_PUBLIC_URL":       "http://files.example.test",
 		"FILELINKS_MAX_UPLOAD_BYTES": "1048576",
 	}
+	for k, v := range extra {
+		env[k] = v
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := service.Start(context.Background(), cfg, logger, io.Discard)
+	svc, err := service.Start(context.Background(), cfg, logger, io.Discard, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +178,18 @@ func (in *instance) upload(key string, content []byte, fields map[string]string,
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	for k, v := range fields {
+		if k == "_filename" {
+			continue
+		}
 		if err := w.WriteField(k, v); err != nil {
 			in.t.Fatal(err)
 		}
 	}
-	fw, err := w.CreateFormFile("file", "report.pdf")
+	name := fields["_filename"]
+	if name == "" {
+		name = "report.pdf"
+	}
+	fw, err := w.CreateFormFile("file", name)
 	if err != nil {
 		in.t.Fatal(err)
 	}
