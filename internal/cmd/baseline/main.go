@@ -1,7 +1,8 @@
 // Command baseline is the yardstick for the HTTP benchmarks in
 // docs/benchmarks.md: a trivial Gin handler that returns a fixed file_link
 // JSON, served the same way as the real API (release mode, one route, no
-// auth, no storage). Measuring it in the same run as the service turns wrk's
+// auth, no storage), and, with -file, net/http's ServeContent serving a local
+// file at /file, the yardstick for downloads through public links. Measuring it in the same run as the service turns wrk's
 // absolute numbers, which depend on the machine and on wrk sharing its two
 // cores, into a ratio.
 package main
@@ -10,12 +11,14 @@ import (
 	"flag"
 	"log"
 	"net/http"
+	"os"
 
 	"github.com/gin-gonic/gin"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18090", "listen address")
+	file := flag.String("file", "", "a local file to serve at /file with http.ServeContent")
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -28,5 +31,21 @@ func main() {
 	handler := func(c *gin.Context) { c.JSON(http.StatusOK, link) }
 	r.GET("/v1/file_links/:id", handler)
 	r.POST("/v1/file_links", handler)
-	log.Fatal(http.ListenAndServe(*addr, r))
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", r)
+	mux.HandleFunc("/file", func(w http.ResponseWriter, req *http.Request) {
+		f, err := os.Open(*file)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.ServeContent(w, req, st.Name(), st.ModTime(), f)
+	})
+	log.Fatal(http.ListenAndServe(*addr, mux))
 }
