@@ -61,32 +61,50 @@ func Unmarshal(b []byte) (Event, error) {
 // payload; readers that only need the state after the event (Envelope.Link)
 // use it. Its errors wrap ErrMalformed or ErrUnsupported.
 func UnmarshalEnvelope(b []byte) (Envelope, error) {
-	if err := checkSchema(b); err != nil {
-		return Envelope{}, err
-	}
+	// One pass over the bytes. The schema number is checked before
+	// anything else, so that an event of a newer schema is reported as
+	// unsupported whatever else changed in it; only when decoding fails is
+	// the schema number read alone, to tell a newer schema whose fields
+	// changed type (unsupported) from bytes no version can read
+	// (malformed).
 	var env Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
+		if serr := checkSchema(b); serr != nil {
+			return Envelope{}, serr
+		}
 		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	switch {
-	case env.ID == "" || env.LinkID == "" || env.Version == 0 || !env.Mode.Valid() || env.Type == "":
-		return Envelope{}, fmt.Errorf("%w: missing id, type, link_id, version or mode", ErrMalformed)
-	case len(env.Data) == 0 || string(env.Data) == "null":
-		return Envelope{}, fmt.Errorf("%w: no data", ErrMalformed)
+	if err := schemaSupported(env.Schema); err != nil {
+		return Envelope{}, err
 	}
-	switch env.Type {
-	case TypeLinkCreated, TypeLinkUpdated, TypeLinkExpired, TypeLinkDeleted:
-	default:
-		return Envelope{}, fmt.Errorf("%w: type %q", ErrUnsupported, env.Type)
-	}
-	if env.Link.ID != env.LinkID || env.Link.Version != env.Version || env.Link.Mode != env.Mode {
-		return Envelope{}, fmt.Errorf("%w: link state does not match envelope", ErrMalformed)
+	if err := env.check(); err != nil {
+		return Envelope{}, err
 	}
 	return env, nil
 }
 
-// checkSchema reads only the schema number, first, so that an event of a
-// newer schema is reported as unsupported whatever else changed in it.
+// check is everything UnmarshalEnvelope requires of a decoded envelope of a
+// supported schema.
+func (e *Envelope) check() error {
+	switch {
+	case e.ID == "" || e.LinkID == "" || e.Version == 0 || !e.Mode.Valid() || e.Type == "":
+		return fmt.Errorf("%w: missing id, type, link_id, version or mode", ErrMalformed)
+	case len(e.Data) == 0 || string(e.Data) == "null":
+		return fmt.Errorf("%w: no data", ErrMalformed)
+	}
+	switch e.Type {
+	case TypeLinkCreated, TypeLinkUpdated, TypeLinkExpired, TypeLinkDeleted:
+	default:
+		return fmt.Errorf("%w: type %q", ErrUnsupported, e.Type)
+	}
+	if e.Link.ID != e.LinkID || e.Link.Version != e.Version || e.Link.Mode != e.Mode {
+		return fmt.Errorf("%w: link state does not match envelope", ErrMalformed)
+	}
+	return nil
+}
+
+// checkSchema reads only the schema number: UnmarshalFile checks it first,
+// and unmarshal falls back on it when the whole envelope does not decode.
 func checkSchema(b []byte) error {
 	var head struct {
 		Schema int `json:"schema"`
@@ -94,11 +112,16 @@ func checkSchema(b []byte) error {
 	if err := json.Unmarshal(b, &head); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	return schemaSupported(head.Schema)
+}
+
+// schemaSupported reports whether this version reads events of schema n.
+func schemaSupported(n int) error {
 	switch {
-	case head.Schema < 1:
+	case n < 1:
 		return fmt.Errorf("%w: missing schema", ErrMalformed)
-	case head.Schema > Schema:
-		return fmt.Errorf("%w: schema %d is newer than %d", ErrUnsupported, head.Schema, Schema)
+	case n > Schema:
+		return fmt.Errorf("%w: schema %d is newer than %d", ErrUnsupported, n, Schema)
 	}
 	return nil
 }

@@ -168,3 +168,33 @@ func BenchmarkStore_List(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecode decodes one LinkCreated and one LinkUpdated of the size
+// the service writes.
+//
+//	go test ./projections -run X -bench Decode -benchmem
+func BenchmarkDecode(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	st := newStream(b)
+	now := base
+	id := randID(r, "link_")
+	st.do(events.ModeLive, id, domain.CreateLink{
+		Mode: events.ModeLive, LinkID: id, Token: randID(r, "") + randID(r, ""),
+		File:      domain.File{ID: randID(r, "file_"), Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"},
+		ExpiresAt: ptr(now.Add(24 * time.Hour)),
+		Metadata:  domain.MetadataPatch{Set: map[string]string{"order": "ord_123456", "customer": "cus_4711"}},
+	}, now)
+	st.do(events.ModeLive, id, domain.UpdateLink{Metadata: domain.MetadataPatch{Set: map[string]string{"status": "s1"}}}, now.Add(time.Second))
+	for i, name := range []string{"LinkCreated", "LinkUpdated"} {
+		rec := st.recs[i]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(rec.Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := decode(rec); d.err != nil {
+					b.Fatal(d.err)
+				}
+			}
+		})
+	}
+}

@@ -52,17 +52,22 @@ func (s *Store) locate(ctx context.Context, o *object, offset int64) (start, err
 }
 
 // contiguous fetches chunk 0 and reports whether the object's chunks fill
-// the n sequences just before its description, and chunk 0's sequence.
-// The description is published after the last chunk, so all n chunks lie
-// before it; when the first is n sequences before it they fill every
-// sequence up to it.
+// the n sequences just before its description (see isContiguous), and
+// chunk 0's sequence. When they do it records that in o, so that a read
+// of o knows every chunk's sequence.
 func (s *Store) contiguous(ctx context.Context, o *object) (uint64, bool, error) {
+	if o.seq0 != 0 {
+		return o.seq0, true, nil
+	}
 	first, err := s.getChunk(ctx, o, 1)
 	if err != nil {
 		return 0, false, fmt.Errorf("chunk 0: %w", err)
 	}
-	n := uint64(o.info.Chunks)
-	return first.Sequence, o.metaSeq > n && first.Sequence == o.metaSeq-n, nil
+	ok := o.isContiguous(first.Sequence)
+	if ok {
+		o.seq0 = first.Sequence
+	}
+	return first.Sequence, ok, nil
 }
 
 // chunkAttempts bounds the direct gets of one chunk: a replica that is a

@@ -8,15 +8,19 @@ import (
 	"fmt"
 	"hash"
 	"io"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // errClosed is returned by Read after Close.
 var errClosed = errors.New("filestore: read after close")
 
-// chunkReader streams a byte range of an object one chunk at a time, each
-// fetched with a direct get of the next message on the object's chunk
-// subject when Read needs it. It holds one chunk, keeps nothing on the
-// server and checks each chunk's place and length. It is not safe for
+// chunkReader streams a byte range of an object chunk by chunk, each
+// fetched with a direct get of the object's chunk subject. When it knows
+// every chunk's sequence it keeps the next chunks requested ahead of its
+// caller (readAhead); otherwise it fetches the next chunk when Read needs
+// it. Either way it holds a bounded number of chunks, and it checks each
+// chunk's place, sequence (when known) and length. It is not safe for
 // concurrent use.
 type chunkReader struct {
 	ctx context.Context
@@ -26,10 +30,12 @@ type chunkReader struct {
 	seq   uint64 // stream sequence from which to look for the next chunk
 	exact uint64 // when set, the sequence the next chunk must be at
 	next  uint32 // index of the next chunk
+	until uint32 // one past the last chunk of the range; 0 when unknown
 	pos   int64  // object offset at which the next chunk starts
 	skip  int64  // bytes to drop from the front of the next chunk
 	left  int64  // bytes still to hand out
 	buf   []byte // the unread part of the current chunk
+	ra    *readAhead
 
 	want []byte    // SHA-256 to check at the end of a whole read
 	sum  hash.Hash // running SHA-256 when want is set
@@ -56,25 +62,53 @@ func (s *Store) open(ctx context.Context, o *object, offset, length int64, want 
 	if at.exact {
 		r.exact = at.seq
 	}
+	if o.chunk > 0 {
+		r.until = uint32((offset+length-1)/o.chunk) + 1
+	}
 	if err := r.fill(); err != nil {
+		r.stop()
 		return nil, err
 	}
 	return r, nil
 }
 
-// fill fetches the next chunk, checks it and makes its part of the range
-// the current buffer.
+// fill takes the next chunk, checks it and makes its part of the range the
+// current buffer; then it starts reading ahead if it can and has not yet.
 func (r *chunkReader) fill() error {
 	size := r.o.size()
 	if r.next >= r.o.info.Chunks {
 		return fmt.Errorf("%w: %d chunks end at offset %d of %d", ErrCorrupt, r.o.info.Chunks, r.pos, size)
 	}
-	msg, err := r.s.getChunk(r.ctx, r.o, r.seq)
+	// The sequence the chunk must be at: known for every chunk when the
+	// layout is, else only for the first chunk of a scanned range.
+	want := r.exact
+	if seq, ok := r.o.chunkSeq(r.next); ok {
+		want = seq
+	}
+	var msg *jetstream.RawStreamMsg
+	var err error
+	if r.ra != nil {
+		msg, err = r.ra.take(r.next)
+		if errors.Is(err, errClosed) && r.ctx.Err() != nil {
+			err = r.ctx.Err()
+		}
+	} else {
+		from := r.seq
+		if want != 0 {
+			from = want
+		}
+		msg, err = r.s.getChunk(r.ctx, r.o, from)
+	}
 	if err != nil {
 		return fmt.Errorf("chunk %d: %w", r.next, err)
 	}
-	if r.exact != 0 && msg.Sequence != r.exact {
-		return fmt.Errorf("%w: chunk %d at sequence %d, computed %d", ErrCorrupt, r.next, msg.Sequence, r.exact)
+	if want != 0 && msg.Sequence != want {
+		return fmt.Errorf("%w: chunk %d at sequence %d, computed %d", ErrCorrupt, r.next, msg.Sequence, want)
+	}
+	if r.next == 0 && r.o.seq0 == 0 && r.o.layout == nil && r.o.isContiguous(msg.Sequence) {
+		// A read from the start learns here, for free, that every chunk's
+		// sequence follows from the first one's.
+		r.o.seq0 = msg.Sequence
 	}
 	n := int64(len(msg.Data))
 	last := r.next == r.o.info.Chunks-1
@@ -93,7 +127,27 @@ func (r *chunkReader) fill() error {
 		data = data[:r.left]
 	}
 	r.buf = data
+	r.startReadAhead()
 	return nil
+}
+
+// startReadAhead starts reading ahead when more than the current chunk is
+// left and every chunk's sequence and length are known.
+func (r *chunkReader) startReadAhead() {
+	if r.ra != nil || r.s.cfg.ReadAhead <= 0 || r.o.chunk == 0 || r.next >= r.until {
+		return
+	}
+	if _, ok := r.o.chunkSeq(r.next); !ok {
+		return
+	}
+	r.ra = r.s.newReadAhead(r.ctx, r.o, r.next, r.until)
+}
+
+// stop ends the read-ahead, if any, and waits for its fetches.
+func (r *chunkReader) stop() {
+	if r.ra != nil {
+		r.ra.close()
+	}
 }
 
 // Read hands out the next bytes of the range. At the end of a whole read
@@ -105,9 +159,11 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		case r.err != nil:
 			return 0, r.err
 		case r.left == 0:
+			r.stop()
 			r.err = r.end()
 		default:
 			if err := r.fill(); err != nil {
+				r.stop()
 				r.err = fmt.Errorf("filestore: read %s: %w", r.o.info.Name, err)
 			}
 		}
@@ -129,8 +185,10 @@ func (r *chunkReader) end() error {
 	return io.EOF
 }
 
-// Close ends the read; later Reads fail. There is nothing to release.
+// Close ends the read; later Reads fail. It cancels the chunks requested
+// ahead and returns once no fetch is left running.
 func (r *chunkReader) Close() error {
+	r.stop()
 	r.buf, r.err = nil, errClosed
 	return nil
 }

@@ -21,7 +21,8 @@ import (
 	"github.com/filelinks/filelinks/internal/randid"
 )
 
-const chunk = 128 << 10
+// chunk is the default ChunkSize.
+const chunk = 512 << 10
 
 func openStore(t testing.TB, cfg filestore.Config) (*filestore.Store, *natstest.Server) {
 	t.Helper()
