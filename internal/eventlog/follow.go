@@ -14,11 +14,13 @@ import (
 const MaxBatch = 500
 
 // Follow reads the stream in order from sequence from (1 or 0: the start)
-// and calls apply with batches of consecutive events. A batch is handed over
-// when it holds MaxBatch events or when the reader has caught up with the
-// stream, so a live event is applied at once and a replay is applied in
-// large batches. apply must not keep the slice after it returns. Follow returns when ctx ends (with nil) or when apply
-// returns an error (with that error).
+// and calls apply with batches of consecutive events, at most MaxBatch
+// long. A reader goroutine fetches while apply runs, and each batch is
+// whatever has arrived since the last one: a lone live event is applied at
+// once, and when events arrive faster than apply commits (a replay, or many
+// writers at once) they are grouped, so one commit covers many (group
+// commit). Follow returns when ctx ends (with nil) or when apply returns an
+// error (with that error). apply must not keep the slice after it returns.
 //
 // It uses an ordered consumer: ephemeral, unacknowledged and recreated by the
 // client on a gap, so nothing is stored on the server and the reader's
@@ -37,31 +39,63 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 	if err != nil {
 		return fmt.Errorf("eventlog: follow from %d: %w", from, err)
 	}
-	defer it.Stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 
+	recs := make(chan events.Record, 2*MaxBatch)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(recs)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					readErr <- fmt.Errorf("eventlog: follow: %w", err)
+				}
+				return
+			}
+			md, err := msg.Metadata()
+			if err != nil {
+				readErr <- fmt.Errorf("eventlog: follow: metadata: %w", err)
+				return
+			}
+			select {
+			case recs <- events.Record{Seq: md.Sequence.Stream, Subject: msg.Subject(), Data: msg.Data()}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
 	batch := make([]events.Record, 0, MaxBatch)
 	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+		r, ok := <-recs
+		if !ok {
+			select {
+			case err := <-readErr:
+				return err
+			default:
 				return nil
 			}
-			return fmt.Errorf("eventlog: follow: %w", err)
 		}
-		md, err := msg.Metadata()
-		if err != nil {
-			return fmt.Errorf("eventlog: follow: metadata: %w", err)
-		}
-		batch = append(batch, events.Record{Seq: md.Sequence.Stream, Subject: msg.Subject(), Data: msg.Data()})
-		if len(batch) < MaxBatch && md.NumPending > 0 {
-			continue
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < MaxBatch {
+			select {
+			case r, ok := <-recs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
 		}
 		if err := apply(batch); err != nil {
 			return err
 		}
-		batch = batch[:0]
 	}
 }
 
