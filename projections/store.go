@@ -1,10 +1,13 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +29,16 @@ type Options struct {
 	// corrupt. Use it only to rebuild into a fresh file that is thrown away
 	// unless the rebuild completes, then reopen without it.
 	NoSync bool
+
+	// SyncOnBootChange trades the fsync of every Apply for a check at Open:
+	// commits reach the operating system but are not forced to disk, which
+	// a crash of the process (even kill -9) cannot undo, and the file
+	// records the machine boot it was opened in. When Open finds a file that
+	// was not closed cleanly in an earlier boot (the machine went down with
+	// it open, so its last commits may be torn), it discards the file and
+	// starts empty, to be rebuilt from the stream. Default false. Without a
+	// boot id (non-Linux) it falls back to an fsync per Apply.
+	SyncOnBootChange bool
 }
 
 // DefaultTimeout is the lock timeout when Options.Timeout is 0.
@@ -39,6 +52,8 @@ type Store struct {
 
 	applyMu sync.Mutex    // one Apply at a time
 	ckpt    atomic.Uint64 // last sequence applied, as committed
+
+	bootGuard bool // SyncOnBootChange is in force
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit; see WaitFor
@@ -71,6 +86,44 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	boot := ""
+	if opts.SyncOnBootChange {
+		if boot = bootID(); boot != "" {
+			opts.NoSync = true
+		}
+	}
+	s, err := open(path, opts)
+	if err != nil || boot == "" {
+		return s, err
+	}
+	fresh, err := s.markOpen(boot)
+	if err != nil {
+		_ = s.db.Close()
+		return nil, err
+	}
+	if fresh {
+		return s, nil
+	}
+	opts.Logger.Warn("projections: read model was open when the machine stopped; rebuilding it from the stream", "path", path)
+	if err := s.db.Close(); err != nil {
+		return nil, fmt.Errorf("projections: close %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return nil, fmt.Errorf("projections: discard %s: %w", path, err)
+	}
+	if s, err = open(path, opts); err != nil {
+		return nil, err
+	}
+	if _, err := s.markOpen(boot); err != nil {
+		_ = s.db.Close()
+		return nil, err
+	}
+	s.bootGuard = true
+	return s, nil
+}
+
+// open opens the bbolt file and its buckets.
+func open(path string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: opts.Timeout,
 		NoSync:  opts.NoSync,
@@ -129,6 +182,17 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.changed)
 	s.mu.Unlock()
+	if s.bootGuard {
+		// A clean close makes the file trustworthy in any later boot.
+		err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyClean, []byte{1}) })
+		if err == nil {
+			err = s.db.Sync()
+		}
+		if err != nil {
+			_ = s.db.Close()
+			return fmt.Errorf("projections: close: %w", err)
+		}
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("projections: close: %w", err)
 	}
@@ -201,4 +265,49 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 		return ErrClosed
 	}
 	return err
+}
+
+// keyOpenBoot and keyClean record, in the meta bucket, the boot id of the
+// machine when the file was last opened and whether it was closed cleanly
+// since (SyncOnBootChange).
+var (
+	keyOpenBoot = []byte("open_boot")
+	keyClean    = []byte("clean")
+)
+
+// markOpen checks whether the file can be trusted in this boot and then
+// records this open, forced to disk before any commit that skips the fsync.
+// It reports false when the file must be discarded: opened in another boot
+// and not closed cleanly.
+func (s *Store) markOpen(boot string) (bool, error) {
+	trusted := true
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		prev, clean := meta.Get(keyOpenBoot), meta.Get(keyClean)
+		if prev != nil && !bytes.Equal(prev, []byte(boot)) && !bytes.Equal(clean, []byte{1}) {
+			trusted = false
+			return nil
+		}
+		if err := meta.Put(keyOpenBoot, []byte(boot)); err != nil {
+			return err
+		}
+		return meta.Put(keyClean, []byte{0})
+	})
+	if err == nil {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		return false, fmt.Errorf("projections: mark open: %w", err)
+	}
+	s.bootGuard = trusted
+	return trusted, nil
+}
+
+// bootID identifies the running boot of the machine ("" when unknown).
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }

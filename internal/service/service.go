@@ -15,6 +15,7 @@ import (
 	"github.com/filelinks/filelinks/internal/app"
 	"github.com/filelinks/filelinks/internal/config"
 	"github.com/filelinks/filelinks/internal/eventlog"
+	"github.com/filelinks/filelinks/internal/expirer"
 	"github.com/filelinks/filelinks/internal/filestore"
 	"github.com/filelinks/filelinks/internal/httpapi"
 	"github.com/filelinks/filelinks/internal/idemstore"
@@ -36,6 +37,7 @@ type Service struct {
 	log     *eventlog.Log
 	reads   *projections.Store
 	proj    *projector
+	exp     *expirer.Expirer
 	httpSrv *http.Server
 	ln      net.Listener
 	errs    chan error
@@ -100,7 +102,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
-	s.reads, err = projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger})
+	s.reads, err = projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger, SyncOnBootChange: true})
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +118,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	files := &app.Files{Content: contentStore{content}, Log: s.log, Reads: s.reads, Links: links, MaxBytes: cfg.MaxUploadBytes}
 	links.Files = files
+	s.exp, err = expirer.Start(ctx, expirer.Config{
+		SchedulePath: cfg.Path("expirer.db"), Name: cfg.ExpirerName, Replicas: cfg.Replicas,
+	}, expirer.Deps{Conn: s.conn.NC, Links: links, Now: o.now, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 
 	handler := httpapi.New(httpapi.Deps{
 		Links: links, Files: files, Keys: apiKeys, Idem: idempotency{store: idem, maxBody: idemMaxBody},
@@ -151,9 +159,9 @@ func (s *Service) Addr() string { return s.ln.Addr().String() }
 func (s *Service) Errors() <-chan error { return s.errs }
 
 // Shutdown stops accepting requests and lets those in flight finish (until
-// ctx ends), stops the projector after the batch it is applying, closes the
-// read model, and drains and closes the NATS connection (and stops the
-// embedded server). Nothing acknowledged to a client is lost: every write
+// ctx ends), stops the expirer, stops the projector after the batch it is
+// applying, closes the read model, and drains and closes the NATS
+// connection (and stops the embedded server). Nothing acknowledged to a client is lost: every write
 // was stored in JetStream before it was answered.
 func (s *Service) Shutdown(ctx context.Context) error {
 	var err error
@@ -166,6 +174,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 func (s *Service) close() {
 	s.stop.Do(func() {
+		if s.exp != nil {
+			s.exp.Stop()
+		}
 		if s.proj != nil {
 			s.proj.stop()
 		}
