@@ -52,6 +52,10 @@ type Config struct {
 	TrustedProxies []string
 	// LogLevel is debug, info, warn or error (FILELINKS_LOG_LEVEL, default info).
 	LogLevel string
+	// ExpirerName names the expirer's durable consumer
+	// (FILELINKS_EXPIRER_NAME, default "expirer"). Expirers that run at
+	// the same time need different names, and each its own data directory.
+	ExpirerName string
 }
 
 // Embedded reports whether the service runs its own NATS server.
@@ -65,13 +69,14 @@ func (c Config) Path(elem ...string) string {
 // Load reads the configuration through getenv and checks it.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		HTTPAddr:   or(getenv("FILELINKS_HTTP_ADDR"), ":8080"),
-		DataDir:    or(getenv("FILELINKS_DATA_DIR"), "./data"),
-		NATSURL:    strings.TrimSpace(getenv("FILELINKS_NATS_URL")),
-		NATSListen: or(getenv("FILELINKS_NATS_LISTEN"), "127.0.0.1:4222"),
-		NATSCreds:  getenv("FILELINKS_NATS_CREDS"),
-		PublicURL:  strings.TrimRight(or(getenv("FILELINKS_PUBLIC_URL"), "http://localhost:8080"), "/"),
-		LogLevel:   or(getenv("FILELINKS_LOG_LEVEL"), "info"),
+		HTTPAddr:    or(getenv("FILELINKS_HTTP_ADDR"), ":8080"),
+		DataDir:     or(getenv("FILELINKS_DATA_DIR"), "./data"),
+		NATSURL:     strings.TrimSpace(getenv("FILELINKS_NATS_URL")),
+		NATSListen:  or(getenv("FILELINKS_NATS_LISTEN"), "127.0.0.1:4222"),
+		NATSCreds:   getenv("FILELINKS_NATS_CREDS"),
+		PublicURL:   strings.TrimRight(or(getenv("FILELINKS_PUBLIC_URL"), "http://localhost:8080"), "/"),
+		LogLevel:    or(getenv("FILELINKS_LOG_LEVEL"), "info"),
+		ExpirerName: or(getenv("FILELINKS_EXPIRER_NAME"), "expirer"),
 	}
 	for _, k := range strings.Split(getenv("FILELINKS_API_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -1,0 +1,229 @@
+package expirer
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go"
+
+	"github.com/filelinks/filelinks/events"
+	"github.com/filelinks/filelinks/projections"
+)
+
+// errBusy is returned by the handler when the batch stays full because
+// schedule commits fail or lag; the Retry middleware tries again.
+var errBusy = errors.New("expirer: schedule commits are not keeping up")
+
+// permanentError marks a message that can never be handled: retrying is
+// pointless, and it goes to the poison queue.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// isPermanent reports whether err is a permanentError or a recovered
+// panic. A panic is treated as permanent: decoding is deterministic, so the
+// same message would panic again, forever.
+func isPermanent(err error) bool {
+	var p permanentError
+	var r middleware.RecoveredPanicError
+	return errors.As(err, &p) || errors.As(err, &r)
+}
+
+// handle takes one message of the consumer into the batch. Decoding happens
+// here, not in the unmarshaler, so that a message that cannot be decoded
+// goes through the middlewares to the poison queue; an unmarshaler error
+// would make the subscriber drop the message unacknowledged, before any
+// middleware (watermill#184).
+func (f *feed) handle(msg *message.Message) error {
+	p, ok := positionOf(msg)
+	if !ok {
+		f.log.Warn("expirer ignored a message without JetStream metadata", "subject", msg.Metadata.Get(metaSubject))
+		return nil
+	}
+	if !f.admit(p) {
+		return nil
+	}
+	rec := events.Record{Seq: p.stream, Subject: msg.Metadata.Get(metaSubject), Data: msg.Payload}
+	c, isLink, err := projections.ScheduleChangeOf(rec)
+	if err != nil {
+		f.st.malformed.Add(1)
+		return permanentError{err}
+	}
+	if !isLink {
+		return f.take(msg.Context(), p, nil)
+	}
+	if c.Unsupported {
+		f.st.unsupported.Add(1)
+		f.log.Warn("expirer skipped an event this binary cannot read; it rereads it on the next start",
+			"seq", p.stream, "subject", rec.Subject)
+	}
+	return f.take(msg.Context(), p, &c)
+}
+
+// admit reports whether the message is the next one to take. Deliveries
+// are numbered by the consumer, redeliveries included, so a number that
+// does not follow the last one taken means a message was lost on the way
+// (not acknowledged, or dropped by the client) and the order can no longer
+// be trusted: the feed asks for a resync, which repositions the consumer
+// at the checkpoint. A redelivery of a message already taken is dropped.
+func (f *feed) admit(p position) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.broken:
+		return false
+	case p.consumer != f.lastCSeq+1:
+		f.broken = true
+		f.requestResync("delivery " + strconv.FormatUint(p.consumer, 10) + " after " + strconv.FormatUint(f.lastCSeq, 10))
+		return false
+	case p.stream <= f.through:
+		f.lastCSeq = p.consumer
+		return false
+	}
+	return true
+}
+
+// take adds the message's change (nil: none) to the batch and makes it the
+// last message taken. It waits while the batch is full, up to a few
+// seconds, then returns errBusy.
+func (f *feed) take(ctx context.Context, p position, c *projections.ScheduleChange) error {
+	var limit <-chan time.Time
+	for {
+		f.mu.Lock()
+		if c == nil || len(f.batch) < 2*f.cfg.FlushSize {
+			if f.broken || p.consumer != f.lastCSeq+1 {
+				f.mu.Unlock()
+				return nil // the session is being replaced
+			}
+			if c != nil {
+				f.batch = append(f.batch, *c)
+			}
+			f.lastCSeq, f.through = p.consumer, p.stream
+			full := len(f.batch) >= f.cfg.FlushSize
+			f.mu.Unlock()
+			f.st.received.Add(1)
+			if full {
+				select {
+				case f.flushNow <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		}
+		flushed := f.flushed
+		f.mu.Unlock()
+		if limit == nil {
+			t := time.NewTimer(5 * time.Second)
+			defer t.Stop()
+			limit = t.C
+		}
+		select {
+		case <-flushed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-limit:
+			return errBusy
+		}
+	}
+}
+
+// takeFailed takes a message that failed for good before it is poisoned,
+// so the checkpoint passes it and the next delivery follows it. Should the
+// take fail, the message is neither taken nor poisoned; the gap it leaves
+// brings it back through a resync.
+func (f *feed) takeFailed(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		if err == nil || !isPermanent(err) {
+			return out, err
+		}
+		if p, ok := positionOf(msg); ok {
+			if terr := f.take(msg.Context(), p, nil); terr != nil {
+				return out, terr
+			}
+		}
+		return out, err
+	}
+}
+
+// unmarshaler copies a JetStream message into a Watermill one, adding what
+// watermill-nats leaves out: the subject and the stream and consumer
+// sequences from the message's metadata. It never fails (see handle).
+type unmarshaler struct{}
+
+var _ wmnats.Unmarshaler = unmarshaler{}
+
+func (unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
+	md, err := m.Metadata()
+	id := "nojs-" + watermill.NewUUID()
+	if err == nil {
+		id = md.Stream + "-" + strconv.FormatUint(md.Sequence.Stream, 10)
+	}
+	msg := message.NewMessage(id, m.Data)
+	msg.Metadata.Set(metaSubject, m.Subject)
+	if err == nil {
+		msg.Metadata.Set(metaStreamSeq, strconv.FormatUint(md.Sequence.Stream, 10))
+		msg.Metadata.Set(metaConsumerSeq, strconv.FormatUint(md.Sequence.Consumer, 10))
+		msg.Metadata.Set(metaDelivered, strconv.FormatUint(md.NumDelivered, 10))
+	}
+	if t := m.Header.Get(events.TypeHeader); t != "" {
+		msg.Metadata.Set(events.TypeHeader, t)
+	}
+	return msg, nil
+}
+
+// poisonMarshaler writes a poisoned message with its metadata as headers,
+// like watermill-nats' NATSMarshaler, but made safe: a header value cannot
+// hold a line break (a recovered panic's reason holds a stack trace), and a
+// diagnostic copy needs no more than a kilobyte of it.
+type poisonMarshaler struct{}
+
+func (poisonMarshaler) Marshal(topic string, msg *message.Message) (*nats.Msg, error) {
+	m := nats.NewMsg(topic)
+	m.Data = msg.Payload
+	m.Header.Set(wmnats.WatermillUUIDHdr, msg.UUID) // becomes Nats-Msg-Id: a re-poisoned copy is dropped
+	for k, v := range msg.Metadata {
+		m.Header.Set(headerSafe(k), headerSafe(v))
+	}
+	return m, nil
+}
+
+func headerSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 1024 {
+		s = s[:1024]
+	}
+	return s
+}
+
+// poisonPublisher counts and logs each poisoned message once it is stored.
+type poisonPublisher struct {
+	message.Publisher
+	f *feed
+}
+
+func (p poisonPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if err := p.Publisher.Publish(topic, msgs...); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		p.f.st.poisoned.Add(1)
+		reason, _, _ := strings.Cut(m.Metadata.Get(middleware.ReasonForPoisonedKey), "\n")
+		p.f.log.Warn("expirer poisoned a message", "seq", m.Metadata.Get(metaStreamSeq),
+			"subject", m.Metadata.Get(metaSubject), "reason", reason, "copy", topic)
+	}
+	return nil
+}
