@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,12 +15,17 @@ import (
 // every key and value in order, but not how bbolt laid them out on pages.
 // Two stores that applied the same stream, in any batch sizes and with any
 // number of restarts, have the same Digest; a rebuild is checked that way.
+// The bookkeeping of the file itself (the boot it was opened in, whether it
+// was closed cleanly) is not content and is left out.
 func (s *Store) Digest() (string, error) {
 	h := sha256.New()
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			writeField(h, 'B', name)
 			return b.ForEach(func(k, v []byte) error {
+				if bytes.Equal(name, bucketMeta) && (bytes.Equal(k, keyOpenBoot) || bytes.Equal(k, keyClean)) {
+					return nil
+				}
 				writeField(h, 'K', k)
 				writeField(h, 'V', v)
 				return nil

@@ -12,8 +12,9 @@ import (
 	"github.com/filelinks/filelinks/projections"
 )
 
-// projector keeps the read model following the event log.
-type projector struct {
+// Projector keeps a read model following the event log. The all-in-one
+// service runs one in-process; cmd/projector runs one on its own.
+type Projector struct {
 	reads   *projections.Store
 	startup uint64 // the stream's last sequence when the service started
 	cancel  context.CancelFunc
@@ -23,16 +24,16 @@ type projector struct {
 	stopped error // set when the read model refused an event for good
 }
 
-// startProjector follows the log from the read model's checkpoint in the
+// StartProjector follows the log from the read model's checkpoint in the
 // background. A lost connection is retried; an event the read model cannot
 // apply (ErrStopped) stops it, and readiness reports why.
-func startProjector(ctx context.Context, log *eventlog.Log, reads *projections.Store, logger *slog.Logger) (*projector, error) {
+func StartProjector(ctx context.Context, log *eventlog.Log, reads *projections.Store, logger *slog.Logger) (*Projector, error) {
 	startup, err := log.LastSequence(ctx)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p := &projector{reads: reads, startup: startup, cancel: cancel, done: make(chan struct{})}
+	p := &Projector{reads: reads, startup: startup, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for ctx.Err() == nil {
@@ -58,7 +59,9 @@ func startProjector(ctx context.Context, log *eventlog.Log, reads *projections.S
 	return p, nil
 }
 
-func (p *projector) ready() error {
+// Ready reports whether the read model has caught up with the stream as
+// it was at start, and the projector has not stopped.
+func (p *Projector) Ready() error {
 	p.mu.Lock()
 	stopped := p.stopped
 	p.mu.Unlock()
@@ -71,8 +74,8 @@ func (p *projector) ready() error {
 	return nil
 }
 
-// stop ends the projector after the batch it is applying.
-func (p *projector) stop() {
+// Stop ends the projector after the batch it is applying.
+func (p *Projector) Stop() {
 	p.cancel()
 	<-p.done
 }

@@ -36,7 +36,7 @@ type Service struct {
 	conn    *natsconn.Conn
 	log     *eventlog.Log
 	reads   *projections.Store
-	proj    *projector
+	proj    *Projector
 	exp     *expirer.Expirer
 	httpSrv *http.Server
 	ln      net.Listener
@@ -106,7 +106,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
-	s.proj, err = startProjector(ctx, s.log, s.reads, logger)
+	s.proj, err = StartProjector(ctx, s.log, s.reads, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (s *Service) close() {
 			s.exp.Stop()
 		}
 		if s.proj != nil {
-			s.proj.stop()
+			s.proj.Stop()
 		}
 		if s.reads != nil {
 			if err := s.reads.Close(); err != nil {
@@ -201,7 +201,7 @@ func (s *Service) ready(ctx context.Context) error {
 	if _, err := s.log.LastSequence(ctx); err != nil {
 		return fmt.Errorf("event stream unavailable: %w", err)
 	}
-	return s.proj.ready()
+	return s.proj.Ready()
 }
 
 func natsTarget(cfg config.Config) string {
