@@ -74,18 +74,22 @@ func UnmarshalEnvelope(b []byte) (Envelope, error) {
 		}
 		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if err := schemaSupported(env.Schema); err != nil {
-		return Envelope{}, err
-	}
-	if err := env.check(); err != nil {
+	if err := env.Check(); err != nil {
 		return Envelope{}, err
 	}
 	return env, nil
 }
 
-// check is everything UnmarshalEnvelope requires of a decoded envelope of a
-// supported schema.
-func (e *Envelope) check() error {
+// Check reports whether e, as decoded from JSON, is an envelope that
+// UnmarshalEnvelope accepts: a schema this version reads (checked first),
+// the required fields, a known type and a link state that matches. A reader
+// with a decoder of its own runs it on what it decoded, so that it accepts
+// and refuses exactly what UnmarshalEnvelope does. Its errors wrap
+// ErrMalformed or ErrUnsupported.
+func (e *Envelope) Check() error {
+	if err := schemaSupported(e.Schema); err != nil {
+		return err
+	}
 	switch {
 	case e.ID == "" || e.LinkID == "" || e.Version == 0 || !e.Mode.Valid() || e.Type == "":
 		return fmt.Errorf("%w: missing id, type, link_id, version or mode", ErrMalformed)

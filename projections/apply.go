@@ -40,7 +40,7 @@ func (s *Store) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo)
+	dec := startDecoding(todo, &s.decoded)
 	defer dec.wait()
 
 	var res applyResult

@@ -3,6 +3,7 @@ package projections
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -11,73 +12,197 @@ import (
 	"github.com/filelinks/filelinks/events"
 )
 
-// randID returns prefix and 24 base-62 characters, like the service's ids:
-// random, so inserts land all over the B+trees as they will in production.
+// randID returns prefix and 24 random base-62 characters: the old id
+// format, random, so inserts land all over the B+trees.
 func randID(r *rand.Rand, prefix string) string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	b := []byte(prefix)
 	for range 24 {
-		b = append(b, alphabet[r.IntN(len(alphabet))])
+		b = append(b, base62[r.IntN(len(base62))])
 	}
 	return string(b)
 }
 
-// applyStream is 1,000,000 real events: 500,000 LinkCreated (half with an
-// expiry, two metadata keys, 100,000 files) and 500,000 LinkUpdated, each
-// updating a link created 1,000 events earlier (metadata only, or a new
-// expires_at). Built once per test binary.
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// timeID returns an id in the service's format (internal/randid): prefix,
+// the Unix milliseconds of at in 8 base-62 characters, then 16 random ones.
+func timeID(r *rand.Rand, prefix string, at time.Time) string {
+	b := []byte(prefix)
+	b = append(b, make([]byte, 8)...)
+	ms := uint64(at.UnixMilli())
+	for i := len(b) - 1; i >= len(prefix); i-- {
+		b[i] = base62[ms%62]
+		ms /= 62
+	}
+	for range 16 {
+		b = append(b, base62[r.IntN(len(base62))])
+	}
+	return string(b)
+}
+
+// token returns a random token like randid.Token: 43 base64url characters.
+func token(r *rand.Rand) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	b := make([]byte, 43)
+	for i := range b {
+		b[i] = alphabet[r.IntN(64)]
+	}
+	return string(b)
+}
+
+// applyStream is 1,000,000 real events in the mix of the service's
+// BenchmarkProjector: about 60% LinkCreated (ids made at creation time, to
+// 3,000 files, a fifth of them in test mode, 70% with an expiry 1 hour or
+// 24 hours after creation), 30% LinkUpdated (metadata or expiry, of a link
+// among the 2,000 newest or of any link), LinkExpired at each deadline
+// reached, LinkDeleted for the rest, and the FileCreated events. Built once
+// per test binary.
 var applyStream = sync.OnceValue(func() []events.Record {
-	const links = 500_000
+	const total = 1_000_000
+	const step = 5 * time.Millisecond
 	r := rand.New(rand.NewPCG(7, 7))
 	st := newStream(&testing.T{})
-	files := make([]string, 100_000)
+	now := base
+	type file struct {
+		id      string
+		mode    events.Mode
+		written bool
+	}
+	files := make([]file, 3000)
 	for i := range files {
-		files[i] = randID(r, "file_")
+		files[i] = file{id: timeID(r, "file_", now), mode: events.ModeLive}
+		if i%5 == 0 {
+			files[i].mode = events.ModeTest
+		}
 	}
-	ids := make([]string, links)
-	for i := range links {
-		now := base.Add(time.Duration(i) * time.Millisecond)
-		ids[i] = randID(r, "link_")
-		var exp *time.Time
-		if i%2 == 0 {
-			exp = ptr(now.Add(time.Duration(1+i%30) * 24 * time.Hour).Truncate(time.Second))
-		}
-		st.do(events.ModeLive, ids[i], domain.CreateLink{
-			Mode: events.ModeLive, LinkID: ids[i], Token: randID(r, "tok_") + randID(r, ""),
-			File:      domain.File{ID: files[r.IntN(len(files))], Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"},
-			ExpiresAt: exp,
-			Metadata:  domain.MetadataPatch{Set: map[string]string{"order": fmt.Sprint(i), "customer": "cus_" + ids[i][5:15]}},
-		}, now)
-		if i < 1000 {
-			continue
-		}
-		u := domain.UpdateLink{Metadata: domain.MetadataPatch{Set: map[string]string{"step": fmt.Sprint(i)}}}
-		if i%2 == 0 {
-			u = domain.UpdateLink{Expiry: domain.ExpirySet, ExpiresAt: now.Add(90 * 24 * time.Hour)}
-		}
-		st.do(events.ModeLive, ids[i-1000], u, now)
+	type due struct {
+		at   time.Time
+		mode events.Mode
+		id   string
 	}
-	for i := links - 1000; i < links; i++ { // the last 1,000 updates
-		now := base.Add(time.Duration(links+i) * time.Millisecond)
-		st.do(events.ModeLive, ids[i], domain.UpdateLink{Metadata: domain.MetadataPatch{Set: map[string]string{"step": "last"}}}, now)
+	var links []*testLink
+	var dues []due // in deadline order: every expiry is 1h or 24h after an event
+	var dues24 []due
+	schedule := func(tl *testLink, old *time.Time) {
+		e := tl.ExpiresAt
+		if e == nil || tl.ExpiredAt != nil || tl.DeletedAt != nil || (old != nil && old.Equal(*e)) {
+			return
+		}
+		d := due{at: *e, mode: tl.Mode, id: tl.ID}
+		if e.Sub(now) > 2*time.Hour {
+			dues24 = append(dues24, d)
+		} else {
+			dues = append(dues, d)
+		}
+	}
+	pick := func() *testLink {
+		for {
+			var tl *testLink
+			if r.IntN(10) < 6 {
+				tl = links[len(links)-1-r.IntN(min(2000, len(links)))]
+			} else {
+				tl = links[r.IntN(len(links))]
+			}
+			if tl.Exists() && !tl.Expired(now) {
+				return tl
+			}
+		}
+	}
+	do := func(tl *testLink, cmd domain.Command) {
+		old := tl.ExpiresAt
+		st.do(tl.Mode, tl.ID, cmd, now)
+		schedule(st.get(tl.Mode, tl.ID), old)
+	}
+	for len(st.recs) < total-2 {
+		now = now.Add(step/2 + time.Duration(r.Int64N(int64(step))))
+		var next *due
+		for _, q := range []*[]due{&dues, &dues24} {
+			if len(*q) > 0 && !(*q)[0].at.After(now) && (next == nil || (*q)[0].at.Before(next.at)) {
+				next = &(*q)[0]
+			}
+		}
+		switch p := r.Float64(); {
+		case next != nil:
+			d := *next
+			if len(dues) > 0 && next == &dues[0] {
+				dues = dues[1:]
+			} else {
+				dues24 = dues24[1:]
+			}
+			do(st.get(d.mode, d.id), domain.ExpireLink{Deadline: d.at})
+		case p < 0.61 || len(links) < 1000:
+			f := &files[r.IntN(len(files))]
+			if !f.written {
+				st.file(f.mode, f.id, "dispute_evidence", now)
+				f.written = true
+			}
+			md := map[string]string{"order": "ord_" + strconv.Itoa(len(st.recs))}
+			if r.IntN(2) == 0 {
+				md["customer"] = "cus_" + strconv.Itoa(r.IntN(50_000))
+			}
+			var exp *time.Time
+			switch q := r.Float64(); {
+			case q < 0.35:
+				exp = ptr(now.Add(time.Hour))
+			case q < 0.70:
+				exp = ptr(now.Add(24 * time.Hour))
+			}
+			id := timeID(r, "link_", now)
+			st.do(f.mode, id, domain.CreateLink{
+				Mode: f.mode, LinkID: id, Token: token(r),
+				File:      domain.File{ID: f.id, Found: true, Mode: f.mode, Purpose: "dispute_evidence"},
+				ExpiresAt: exp, Metadata: domain.MetadataPatch{Set: md},
+			}, now)
+			tl := st.get(f.mode, id)
+			links = append(links, tl)
+			schedule(tl, nil)
+		case p < 0.92:
+			tl := pick()
+			var u domain.UpdateLink
+			switch q := r.Float64(); {
+			case q < 0.6:
+				u.Metadata.Set = map[string]string{"status": "s" + strconv.Itoa(len(st.recs))}
+			case q < 0.7:
+				u.Metadata.Set = map[string]string{"customer": ""}
+				if _, ok := tl.Metadata["customer"]; !ok {
+					u.Metadata.Set = map[string]string{"note": "x"}
+				}
+			case q < 0.8:
+				u.Expiry = domain.ExpiryClear
+				if tl.ExpiresAt == nil {
+					u.Expiry, u.ExpiresAt = domain.ExpirySet, now.Add(24*time.Hour)
+				}
+			default:
+				u.Expiry, u.ExpiresAt = domain.ExpirySet, now.Add(time.Duration(1+r.IntN(2)*23)*time.Hour)
+			}
+			do(tl, u)
+		default:
+			do(pick(), domain.DeleteLink{})
+		}
 	}
 	return st.recs
 })
 
-// BenchmarkStore_Apply applies a million events in batches of 500, the
-// projector's batch size, into a fresh file:
+// BenchmarkStore_Apply applies applyStream into a fresh file, in batches of
+// 500 (the projector's batch when it follows the stream live) and of
+// eventlog.MaxBatch (its batch when it catches up):
 //
-//	go test ./projections -run X -bench Apply -benchtime 1x
+//	go test ./projections -run X -bench Store_Apply -benchtime 1x
 func BenchmarkStore_Apply(b *testing.B) {
 	recs := applyStream()
 	for _, c := range []struct {
-		name string
-		opts Options
-	}{{"Sync", Options{}}, {"NoSync", Options{NoSync: true}}} {
+		name  string
+		opts  Options
+		batch int
+	}{
+		{"Sync/500", Options{}, 500},
+		{"NoSync/500", Options{NoSync: true}, 500},
+		{"Sync/" + strconv.Itoa(catchUpBatch), Options{}, catchUpBatch},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				s, _ := openStore(b, c.opts)
-				applyAll(b, s, recs, 500)
+				applyAll(b, s, recs, c.batch)
 				if s.Checkpoint() != uint64(len(recs)) {
 					b.Fatalf("checkpoint %d", s.Checkpoint())
 				}
@@ -87,6 +212,9 @@ func BenchmarkStore_Apply(b *testing.B) {
 		})
 	}
 }
+
+// catchUpBatch is eventlog.MaxBatch, which this package must not import.
+const catchUpBatch = 500
 
 // BenchmarkStore_List lists a page of 10 out of 100,000 links (1,000 files,
 // half with an expiry of 1 to 1,000 hours), with each filter and cursor
@@ -170,31 +298,37 @@ func BenchmarkStore_List(b *testing.B) {
 }
 
 // BenchmarkDecode decodes one LinkCreated and one LinkUpdated of the size
-// the service writes.
+// the service writes, with the projector's decode and with the contract's
+// events.UnmarshalEnvelope:
 //
 //	go test ./projections -run X -bench Decode -benchmem
 func BenchmarkDecode(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 5))
 	st := newStream(b)
 	now := base
-	id := randID(r, "link_")
+	id := timeID(r, "link_", now)
 	st.do(events.ModeLive, id, domain.CreateLink{
-		Mode: events.ModeLive, LinkID: id, Token: randID(r, "") + randID(r, ""),
-		File:      domain.File{ID: randID(r, "file_"), Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"},
+		Mode: events.ModeLive, LinkID: id, Token: token(r),
+		File:      domain.File{ID: timeID(r, "file_", now), Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"},
 		ExpiresAt: ptr(now.Add(24 * time.Hour)),
 		Metadata:  domain.MetadataPatch{Set: map[string]string{"order": "ord_123456", "customer": "cus_4711"}},
 	}, now)
 	st.do(events.ModeLive, id, domain.UpdateLink{Metadata: domain.MetadataPatch{Set: map[string]string{"status": "s1"}}}, now.Add(time.Second))
 	for i, name := range []string{"LinkCreated", "LinkUpdated"} {
 		rec := st.recs[i]
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(rec.Data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if d := decode(rec); d.err != nil {
-					b.Fatal(d.err)
+		for _, c := range []struct {
+			name   string
+			decode func([]byte) (events.Envelope, error)
+		}{{"Projector", decodeEnvelope}, {"Contract", events.UnmarshalEnvelope}} {
+			b.Run(name+"/"+c.name, func(b *testing.B) {
+				b.SetBytes(int64(len(rec.Data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.decode(rec.Data); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -33,10 +33,15 @@ type decoding struct {
 }
 
 // startDecoding starts decoding recs on up to GOMAXPROCS goroutines; call
-// wait before returning so none outlives the batch.
-func startDecoding(recs []events.Record) *decoding {
+// wait before returning so none outlives the batch. The results go to
+// *buf, which is grown if it is too short, so that a caller can use one
+// buffer for every batch.
+func startDecoding(recs []events.Record, buf *[]decoded) *decoding {
 	chunks := (len(recs) + decodeChunk - 1) / decodeChunk
-	d := &decoding{out: make([]decoded, len(recs)), done: make([]chan struct{}, chunks)}
+	if cap(*buf) < len(recs) {
+		*buf = make([]decoded, len(recs))
+	}
+	d := &decoding{out: (*buf)[:len(recs)], done: make([]chan struct{}, chunks)}
 	for c := range d.done {
 		d.done[c] = make(chan struct{})
 	}
@@ -79,7 +84,7 @@ func decode(r events.Record) decoded {
 	case r.Subject != "" && !strings.HasPrefix(r.Subject, linkSubjects):
 		return decoded{other: true}
 	}
-	env, err := events.UnmarshalEnvelope(r.Data)
+	env, err := decodeEnvelope(r.Data)
 	if err != nil {
 		return decoded{err: err}
 	}

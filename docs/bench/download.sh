@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 DUR=${DUR:-15s}
 ROUNDS=${ROUNDS:-1}
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/api" ./cmd/api
 go build -o "$tmp/baseline" ./internal/cmd/baseline
 head -c $((100 << 20)) /dev/urandom >"$tmp/big.bin"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +144,35 @@ func TestExpirer_Retries(t *testing.T) {
 	w.quiesce(e, 2)
 	if s := e.Stats(); s.Pending != 0 || s.Retrying != 0 {
 		t.Fatalf("after the repair: %+v", s)
+	}
+}
+
+// panicky is the use case, except that its first call panics.
+type panicky struct {
+	expirer.Links
+	calls atomic.Int32
+}
+
+func (p *panicky) Expire(ctx context.Context, mode events.Mode, id string, deadline time.Time, audit events.Audit) (bool, error) {
+	if p.calls.Add(1) == 1 {
+		var m map[string]int
+		m["boom"]++ // a bug
+	}
+	return p.Links.Expire(ctx, mode, id, deadline, audit)
+}
+
+// TestExpirer_PanicInUseCase: a panic while expiring a link is a failure
+// like another: the expirer goes on, and the link is expired on a retry.
+func TestExpirer_PanicInUseCase(t *testing.T) {
+	w := newWorld(t)
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	w.clock.set(t0)
+	e := w.startWith("expirer", &panicky{Links: w.links()})
+	id := w.create(ptr(t0.Add(time.Second)))
+	w.clock.set(t0.Add(time.Minute))
+	eventually(t, 15*time.Second, "expired on the retry", func() bool { return e.Stats().Expired == 1 })
+	if s := e.Stats(); s.Failures != 1 || len(w.expiries()[id]) != 1 {
+		t.Fatalf("stats %+v", s)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/filelinks/filelinks/projections"
@@ -71,9 +70,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 	e.timer = newTimer(sched, deps.Links, deps.Now, log, st, cfg)
 	e.feed = &feed{
 		cfg: cfg, log: log, sched: sched, js: js, opts: deps.Conn.Opts, st: st, wake: e.timer.wake,
-		// Watermill's own Info lines (router and subscriber starting and
-		// stopping) are debug detail here.
-		wlog:     watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}),
+		wlog:     newWMLogger(log),
 		resync:   make(chan string, 1),
 		flushNow: make(chan struct{}, 1),
 		flushed:  make(chan struct{}),

@@ -19,10 +19,12 @@ import (
 func TestExpirer_Deadlines(t *testing.T) {
 	w := newWorld(t)
 	e := w.start("expirer")
-	soon := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	// Whole seconds (as expires_at is stored) 0.5-1.5s and 1.5-2.5s ahead.
+	first := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second)
+	soon := first.Add(time.Second)
 	due := map[string]time.Time{}
 	for i := range 6 {
-		d := soon.Add(-time.Duration(i%2) * time.Second) // 0-1s and 1-2s ahead
+		d := first.Add(time.Duration(i%2) * time.Second)
 		due[w.create(ptr(d))] = d
 	}
 	moved := w.create(ptr(soon))

@@ -66,10 +66,16 @@ func (w *world) links() *app.Links {
 // directory; it is stopped when the test ends.
 func (w *world) start(name string) *expirer.Expirer {
 	w.t.Helper()
+	return w.startWith(name, w.links())
+}
+
+// startWith is start with links in place of the use case.
+func (w *world) startWith(name string, links expirer.Links) *expirer.Expirer {
+	w.t.Helper()
 	e, err := expirer.Start(context.Background(), expirer.Config{
 		SchedulePath: filepath.Join(w.dir, name+".db"), Name: name,
 		Recheck: 50 * time.Millisecond, SummaryInterval: -1,
-	}, expirer.Deps{Conn: w.srv.Conn, Links: w.links(), Now: w.clock.now, Logger: testLogger()})
+	}, expirer.Deps{Conn: w.srv.Conn, Links: links, Now: w.clock.now, Logger: testLogger()})
 	if err != nil {
 		w.t.Fatal(err)
 	}

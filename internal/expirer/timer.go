@@ -3,8 +3,10 @@ package expirer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -234,11 +236,23 @@ func (t *timer) sizes() (inflight, retrying int) {
 // collector.
 func (t *timer) work(ctx context.Context) {
 	for e := range t.queue {
-		callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		appended, err := t.links.Expire(callCtx, e.Mode, e.LinkID, e.Deadline, Audit)
-		cancel()
+		appended, err := t.expire(ctx, e)
 		t.results <- outcome{entry: e, appended: appended, err: err, at: t.now()}
 	}
+}
+
+// expire runs the use case for one entry. A panic in it becomes an error,
+// so the entry is retried with a backoff: one link whose data makes the use
+// case panic must not stop, or at every start crash, the expirer.
+func (t *timer) expire(ctx context.Context, e projections.ScheduleEntry) (appended bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("expirer: panic expiring %s: %v\n%s", e.LinkID, r, debug.Stack())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return t.links.Expire(ctx, e.Mode, e.LinkID, e.Deadline, Audit)
 }
 
 // removeEvery bounds how long a finished entry waits for its removal, and

@@ -24,15 +24,17 @@ type Object struct {
 // Read reads the next bytes of the content.
 func (o *Object) Read(p []byte) (int, error) { return o.r.Read(p) }
 
-// Close ends the read; Read then fails. It holds nothing on the server, so
-// it never fails.
+// Close ends the read; Read then fails. It cancels the chunks requested
+// ahead and returns once none is still being fetched; it never fails.
+// Nothing is held on the server either way.
 func (o *Object) Close() error { return o.r.Close() }
 
 var _ io.ReadCloser = (*Object)(nil)
 
 // Get opens the object name for reading from the start. It returns
 // ErrNotFound when there is none. ctx governs the whole read, not just the
-// call: each chunk is fetched with it when Read needs the chunk.
+// call: every chunk is fetched with it, and when it ends the chunks
+// requested ahead are dropped (Close still must be called).
 func (s *Store) Get(ctx context.Context, name string) (*Object, error) {
 	o, err := s.stat(ctx, name)
 	if err != nil {

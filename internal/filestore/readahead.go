@@ -14,10 +14,12 @@ import (
 // chunks seen to be contiguous), so each reply is checked against the
 // sequence it must have; chunks are handed out strictly in order.
 //
-// It holds at most limit bytes of chunks that the reader has not taken,
-// each covered by the store's shared budget; when that is spent it fetches
-// the chunk the reader waits for and nothing more, as a reader without
-// read-ahead does (see topUp). stop cancels every fetch and
+// It holds at most ReadAhead bytes of chunks that the reader has not
+// taken, and no more than an equal share of ReadAheadTotal among the
+// readers reading ahead at the time; the store's budget enforces that
+// total. When its share or the budget does not cover another chunk it
+// fetches the chunk the reader waits for and nothing more, as a reader
+// without read-ahead does (see topUp). stop cancels every fetch and
 // returns the budget; it runs on Close and when the read's context ends,
 // whichever comes first.
 type readAhead struct {
@@ -27,9 +29,8 @@ type readAhead struct {
 	cancel context.CancelFunc
 	unhook func() bool // removes the stop registered on the caller's context
 
-	next  uint32 // index of the next chunk to request
-	end   uint32 // one past the last chunk of the range
-	limit int64  // most bytes of chunks requested and not yet taken
+	next uint32 // index of the next chunk to request
+	end  uint32 // one past the last chunk of the range
 
 	wg sync.WaitGroup // one per fetch goroutine
 
@@ -55,7 +56,9 @@ type fetch struct {
 // checked that o has a fixed chunk size and that all their sequences are
 // known.
 func (s *Store) newReadAhead(ctx context.Context, o *object, next, end uint32) *readAhead {
-	ra := &readAhead{s: s, o: o, next: next, end: end, limit: int64(s.cfg.ReadAhead)}
+	ra := &readAhead{s: s, o: o, next: next, end: end}
+	s.aheads.Add(1)
+	s.readers.Add(1)
 	ra.ctx, ra.cancel = context.WithCancel(ctx)
 	ra.unhook = context.AfterFunc(ctx, ra.stop)
 	ra.topUp(false)
@@ -70,25 +73,24 @@ func (o *object) chunkLen(k uint32) int64 {
 	return o.chunk
 }
 
-// topUp requests chunks while they fit in limit and in the store's
-// budget, until the range is covered. When need is set the reader is
-// waiting for the next chunk: if nothing is requested it requests that
-// one even without budget, so a reader never waits for another; without
-// budget it thus reads one chunk at a time, holding no more than a reader
-// without read-ahead.
+// topUp requests chunks while they fit in the reader's share and in the
+// store's budget, until the range is covered. When need is set the reader
+// is waiting for the next chunk: if nothing is requested it requests that
+// one regardless, so a reader never waits for another, and a reader
+// without share or budget reads one chunk at a time, holding no more than
+// a reader without read-ahead.
 func (ra *readAhead) topUp(need bool) {
 	ra.mu.Lock()
 	defer ra.mu.Unlock()
+	limit := min(int64(ra.s.cfg.ReadAhead), int64(ra.s.cfg.ReadAheadTotal)/max(ra.s.readers.Load(), 1))
 	for !ra.stopped && ra.next < ra.end {
-		empty := len(ra.queue) == 0
 		n := ra.o.chunkLen(ra.next)
-		if !empty && ra.queued+n > ra.limit {
-			return
-		}
+		must := need && len(ra.queue) == 0
 		var held int64
-		if ra.s.takeBudget(n) {
+		switch {
+		case ra.queued+n <= limit && ra.s.takeBudget(n):
 			held = n
-		} else if !empty || !need {
+		case !must:
 			return
 		}
 		seq, _ := ra.o.chunkSeq(ra.next)
@@ -147,6 +149,7 @@ func (ra *readAhead) stop() {
 		return
 	}
 	ra.stopped = true
+	ra.s.readers.Add(-1)
 	ra.cancel()
 	for _, f := range ra.queue {
 		ra.s.giveBudget(f.held)

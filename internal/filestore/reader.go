@@ -127,7 +127,12 @@ func (r *chunkReader) fill() error {
 		data = data[:r.left]
 	}
 	r.buf = data
-	r.startReadAhead()
+	if r.ra != nil && r.next >= r.until {
+		// Nothing left to fetch: give up the share of the budget now.
+		r.stop()
+	} else {
+		r.startReadAhead()
+	}
 	return nil
 }
 
@@ -143,7 +148,8 @@ func (r *chunkReader) startReadAhead() {
 	r.ra = r.s.newReadAhead(r.ctx, r.o, r.next, r.until)
 }
 
-// stop ends the read-ahead, if any, and waits for its fetches.
+// stop ends the read-ahead, if any, and waits for its fetches. It may be
+// called again.
 func (r *chunkReader) stop() {
 	if r.ra != nil {
 		r.ra.close()

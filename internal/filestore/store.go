@@ -56,10 +56,11 @@ type Config struct {
 	// chunk, whatever the object's size.
 	ReadAhead int
 	// ReadAheadTotal bounds the read-ahead of all the store's readers
-	// together, so that many downloads at once neither grow memory with
-	// their number nor queue more on the connection than its pending
-	// limits allow (a server's default max_pending is 64 MiB). A reader
-	// that finds it spent reads one chunk at a time. Default 8 MiB.
+	// together, shared equally among those reading at the time, so that
+	// many downloads at once hold one chunk each plus this much, and queue
+	// no more on the connection than its pending limits allow (a server's
+	// default max_pending is 64 MiB). A reader whose share is less than a
+	// chunk reads one chunk at a time. Default 8 MiB.
 	ReadAheadTotal int
 }
 
@@ -103,11 +104,13 @@ type Store struct {
 	// bucket (ADR-20): chunks on <chunkPrefix><nuid>, descriptions on
 	// <metaPrefix><base64url(name)>.
 	chunkPrefix, metaPrefix string
-	// scans counts range reads that had to scan for their first chunk
-	// (tests check that the computed start is used when it can be).
-	scans atomic.Uint64
-	// budget is the read-ahead all readers may still request (bytes).
-	budget atomic.Int64
+	// scans counts range reads that had to scan for their first chunk, and
+	// aheads reads that read ahead (tests check that the computed start
+	// and read-ahead are used when they can be).
+	scans, aheads atomic.Uint64
+	// budget is the read-ahead all readers may still request (bytes), and
+	// readers how many readers are reading ahead.
+	budget, readers atomic.Int64
 }
 
 // Open creates the bucket, or updates it to cfg, and returns the store. The

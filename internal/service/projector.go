@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/filelinks/filelinks/events"
 	"github.com/filelinks/filelinks/internal/eventlog"
 	"github.com/filelinks/filelinks/projections"
 )
@@ -36,6 +37,9 @@ func StartProjector(ctx context.Context, log *eventlog.Log, reads *projections.S
 	p := &Projector{reads: reads, startup: startup, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
+		if reads.Checkpoint() == 0 && startup >= rebuildFrom {
+			p.rebuild(ctx, log, logger)
+		}
 		for ctx.Err() == nil {
 			err := log.Follow(ctx, reads.Checkpoint()+1, reads.Apply)
 			switch {
@@ -57,6 +61,50 @@ func StartProjector(ctx context.Context, log *eventlog.Log, reads *projections.S
 		}
 	}()
 	return p, nil
+}
+
+// rebuildFrom is the length of stream from which an empty read model is
+// rebuilt (projections.Rebuild) rather than applied batch by batch.
+const rebuildFrom = 10_000
+
+// rebuild builds an empty read model from the stream up to its last
+// sequence at start with projections.Rebuild, several times faster than
+// Apply, and puts it in place. Events that arrive meanwhile and whatever
+// the rebuild did not take are then applied as usual, as is the whole
+// stream when the rebuild fails: the read model stays empty then.
+func (p *Projector) rebuild(ctx context.Context, log *eventlog.Log, logger *slog.Logger) {
+	start := time.Now()
+	rb, err := p.reads.Rebuild()
+	if err != nil {
+		logger.Warn("projector: cannot rebuild; applying the stream", "err", err)
+		return
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err = log.Follow(fctx, 1, func(recs []events.Record) error {
+		if err := rb.Apply(recs); err != nil {
+			return err
+		}
+		if rb.Checkpoint() >= p.startup {
+			cancel()
+		}
+		return nil
+	})
+	switch {
+	case ctx.Err() != nil: // stopping: Stop returns after one batch, not a whole Finish
+		_ = rb.Abort()
+		return
+	case err != nil && !errors.Is(err, projections.ErrStopped):
+		// What was taken is complete up to rb.Checkpoint(); keep it.
+		logger.Warn("projector: rebuild interrupted; keeping what it read", "checkpoint", rb.Checkpoint(), "err", err)
+	}
+	// On ErrStopped, Finish keeps the events before the one this binary
+	// cannot read, and the Apply that follows stops at that one again.
+	if err := rb.Finish(); err != nil {
+		logger.Warn("projector: rebuild failed; applying the stream", "err", err)
+		return
+	}
+	logger.Info("projector: rebuilt the read model", "checkpoint", p.reads.Checkpoint(), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // Ready reports whether the read model has caught up with the stream as

@@ -1,0 +1,522 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+// A Rebuild builds the read model from the start of the stream into a file
+// of its own, and then puts that file in place of the store's. It gives
+// the same file, key for key, as Apply would, and is several times faster
+// on a long stream:
+//
+//   - It keeps the latest state of the links it was given in memory and
+//     writes them, sorted by key, only when they fill rebuildMemory (or at
+//     Finish), so a link updated soon after its creation is written once.
+//   - It writes no index entry until Finish, which derives every index
+//     from the final records, sorts the entries and inserts them in key
+//     order: each page of an index is written about once, where Apply
+//     rewrites a page for almost every new link (tokens are random, so new
+//     entries of by_token land all over its B+tree), and entries that a
+//     later event would remove again are never written.
+//   - Its file skips fsync (Options.NoSync): until Finish renames it over
+//     the store's file, it is nobody's read model, and a crash leaves only
+//     a file that the next Rebuild deletes.
+//
+// Index entries are a function of each link's final record, which is what
+// makes deriving them at the end exact, with one exception: by_token, where
+// two links could claim one token and Apply keeps whichever claimed it
+// last. Finish detects a token ever held by two links (it remembers the
+// tokens that links gave up) and then fails with errSharedToken instead of
+// guessing; the caller applies the stream with Apply instead. Tokens are
+// 256 random bits, so only a corrupt or forged stream can do that.
+//
+// A Rebuild is used from one goroutine. The store answers queries from its
+// own file meanwhile, and Checkpoint stays where it was (0) until Finish.
+type Rebuild struct {
+	s    *Store
+	path string
+	db   *bolt.DB
+
+	last     uint64                  // sequence of the last record taken
+	links    map[string]*pendingLink // states not yet written, by link key
+	arena    arena                   // memory of the pending records and keys
+	files    []pendingFile
+	skips    []skip
+	held     int     // bytes held by the above
+	released []claim // tokens that links gave up, kept to the end
+	claims   arena   // their memory
+	stopped  error   // why the rebuild cannot go on, wrapping ErrStopped
+	memory   int     // rebuildMemory; tests make it small
+	decoded  []decoded
+}
+
+// pendingLink is the latest state of a link that a Rebuild knows of.
+type pendingLink struct {
+	key     []byte
+	rec     []byte // its record, see encodeRecord
+	version uint64
+	written bool // rec is what the file holds
+}
+
+type pendingFile struct {
+	seq  uint64
+	file events.FileState
+}
+
+// claim is a token and the key of a link that held it.
+type claim struct {
+	token, key []byte
+}
+
+// rebuildMemory bounds the bytes a Rebuild holds before it writes them:
+// pending link states while events arrive, index entries in Finish.
+const rebuildMemory = 64 << 20
+
+// rebuildFill is the fill of pages that a Rebuild writes in key order.
+// bbolt's default split leaves such pages half empty; fuller pages make a
+// smaller file and fewer pages to write.
+const rebuildFill = 0.9
+
+// errSharedToken is returned by Finish when the stream gave one token to
+// two links; see Rebuild.
+var errSharedToken = errors.New("projections: rebuild: a token was held by two links; apply the stream instead")
+
+// Rebuild starts a rebuild of the store's read model, which must be empty
+// (Checkpoint 0), in a new file next to the store's. Give it the stream
+// from sequence 1 with Apply, then call Finish to put it in place, or
+// Abort. A file left by an earlier rebuild that did not finish is deleted.
+func (s *Store) Rebuild() (*Rebuild, error) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	if ck := s.ckpt.Load(); ck != 0 {
+		return nil, fmt.Errorf("projections: rebuild: the read model is not empty (checkpoint %d)", ck)
+	}
+	path := s.path + ".rebuild"
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("projections: rebuild: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        s.opts.Timeout,
+		NoSync:         true,
+		NoGrowSync:     true,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		// A remap, when the file outgrows the map, makes bbolt copy every
+		// key and value the write transaction holds; rebuild transactions
+		// hold many.
+		InitialMmapSize: 1 << 30,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projections: rebuild: %w", err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := initFile(tx); return err }); err != nil {
+		_ = db.Close()
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("projections: rebuild: %w", err)
+	}
+	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, memory: rebuildMemory}, nil
+}
+
+// Checkpoint returns the sequence of the last record the rebuild took.
+func (r *Rebuild) Checkpoint() uint64 { return r.last }
+
+// Apply takes recs, records of the stream in order, as Store.Apply does:
+// records at or below Checkpoint are ignored, a malformed record is
+// skipped (logged, counted and recorded), and a record this binary cannot
+// read stops the rebuild: Apply returns an error wrapping ErrStopped, then
+// and on every later call, and Finish puts in place what came before it.
+func (r *Rebuild) Apply(recs []events.Record) error {
+	if r.db == nil {
+		return errors.New("projections: rebuild: finished or aborted")
+	}
+	if r.stopped != nil {
+		return r.stopped
+	}
+	todo := recs
+	for len(todo) > 0 && todo[0].Seq <= r.last {
+		todo = todo[1:]
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	dec := startDecoding(todo, &r.decoded)
+	defer dec.wait()
+	var res applyResult
+	err := r.db.View(func(tx *bolt.Tx) error {
+		links := tx.Bucket(bucketLinks)
+		for i, rec := range todo {
+			if rec.Seq <= r.last {
+				continue
+			}
+			d := dec.get(i)
+			switch {
+			case d.other:
+			case d.err == nil && d.file != nil:
+				r.files = append(r.files, pendingFile{seq: rec.Seq, file: *d.file})
+				r.held += 256
+				res.applied++
+			case d.err == nil:
+				if err := r.fold(links, rec.Seq, &d.env); err != nil {
+					return fmt.Errorf("seq %d: %w", rec.Seq, err)
+				}
+				res.applied++
+			case errors.Is(d.err, events.ErrMalformed):
+				sk := skip{seq: rec.Seq, err: d.err}
+				r.skips = append(r.skips, sk)
+				res.skips = append(res.skips, sk)
+				r.held += 64 + len(d.err.Error())
+			default:
+				r.stopped = fmt.Errorf("%w: seq %d: %w", ErrStopped, rec.Seq, d.err)
+				r.s.log.Error("projections: rebuild stopped", "seq", rec.Seq, "err", d.err)
+				return nil
+			}
+			r.last = rec.Seq
+		}
+		return nil
+	})
+	for _, sk := range res.skips {
+		r.s.log.Error("projections: skipped malformed event", "seq", sk.seq, "err", sk.err)
+	}
+	r.s.mu.Lock()
+	r.s.stats.Applied += res.applied
+	r.s.stats.Skipped += uint64(len(res.skips))
+	r.s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	if r.held >= r.memory {
+		if err := r.flush(); err != nil {
+			return err
+		}
+	}
+	return r.stopped
+}
+
+// fold makes env's link state the latest state of its link, unless the
+// link already has that version or a later one: what Apply's writer does,
+// in memory.
+func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, env *events.Envelope) error {
+	mode, _ := modeByte(env.Mode) // decode checked it
+	st := &env.Link
+	key := linkKey(mode, st.ID)
+	p := r.links[string(key)]
+	if p == nil {
+		if v := links.Get(key); v != nil {
+			version, ok := recordVersion(v)
+			if !ok {
+				return fmt.Errorf("%w: key %q", errCorrupt, key)
+			}
+			p = r.pend(key)
+			p.rec, p.version, p.written = r.copy(v), version, true
+		}
+	}
+	if p != nil && p.version >= st.Version {
+		return nil
+	}
+	next := stored{link: domain.FromState(*st), deleted: st.DeletedAt != nil}
+	if p != nil {
+		next.ok = p.rec[2:recordHead] // the order key never changes
+		if tok := recordToken(p.rec); len(tok) > 0 && (next.deleted || string(tok) != st.Token) {
+			c := r.claims.alloc(len(tok) + len(p.key))
+			copy(c, tok)
+			copy(c[len(tok):], p.key)
+			r.released = append(r.released, claim{token: c[:len(tok)], key: c[len(tok):]})
+		}
+	} else {
+		next.ok = orderKey(st.Created, seq)
+		p = r.pend(key)
+	}
+	p.rec, p.version, p.written = encodeRecord(&r.arena, &next), st.Version, false
+	r.held += len(p.rec)
+	return nil
+}
+
+// pend adds a pending link under key.
+func (r *Rebuild) pend(key []byte) *pendingLink {
+	p := &pendingLink{key: r.copy(key)}
+	r.links[string(p.key)] = p
+	r.held += 2*len(key) + 96 // key in the arena and in the map, entry overhead
+	return p
+}
+
+func (r *Rebuild) copy(b []byte) []byte {
+	c := r.arena.alloc(len(b))
+	copy(c, b)
+	r.held += len(b)
+	return c
+}
+
+// flush writes what the rebuild holds, links in key order, and its
+// checkpoint.
+func (r *Rebuild) flush() error {
+	dirty := make([]*pendingLink, 0, len(r.links))
+	for _, p := range r.links {
+		if !p.written {
+			dirty = append(dirty, p)
+		}
+	}
+	slices.SortFunc(dirty, func(a, b *pendingLink) int { return bytes.Compare(a.key, b.key) })
+	err := r.db.Update(func(tx *bolt.Tx) error {
+		links := tx.Bucket(bucketLinks)
+		links.FillPercent = rebuildFill
+		for _, p := range dirty {
+			if err := links.Put(p.key, p.rec); err != nil {
+				return err
+			}
+		}
+		for i := range r.files {
+			f := &r.files[i]
+			if err := applyFile(tx, f.seq, &f.file); err != nil {
+				return fmt.Errorf("seq %d: %w", f.seq, err)
+			}
+		}
+		skipped := tx.Bucket(bucketSkipped)
+		for _, sk := range r.skips {
+			if err := skipped.Put(seqKey(sk.seq), []byte(sk.err.Error())); err != nil {
+				return err
+			}
+		}
+		if r.last == 0 {
+			return nil
+		}
+		return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(r.last))
+	})
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: write: %w", err)
+	}
+	r.links, r.arena, r.files, r.skips, r.held = map[string]*pendingLink{}, arena{}, nil, nil, 0
+	return nil
+}
+
+// Finish writes what the rebuild holds, builds the indexes, and puts the
+// file in place of the store's, whose Checkpoint then jumps to the
+// rebuild's. It fails with errSharedToken (see Rebuild) when the indexes
+// cannot be derived from the records. The rebuild is over either way; on
+// error, its file is deleted and the store keeps its own.
+func (r *Rebuild) Finish() (err error) {
+	if r.db == nil {
+		return errors.New("projections: rebuild: finished or aborted")
+	}
+	defer func() {
+		if err != nil {
+			_ = r.Abort()
+		}
+	}()
+	if err := r.flush(); err != nil {
+		return err
+	}
+	if err := r.buildIndexes(); err != nil {
+		return err
+	}
+	if err := r.db.Sync(); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	err = r.db.Close()
+	r.db = nil
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	return r.s.replace(r.path)
+}
+
+// Abort ends the rebuild and deletes its file.
+func (r *Rebuild) Abort() error {
+	if r.db != nil {
+		_ = r.db.Close()
+		r.db = nil
+	}
+	if err := os.Remove(r.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	return nil
+}
+
+// indexBuckets are the buckets of the index slots.
+var indexBuckets = [numIndexes][]byte{
+	idxCreated:  bucketCreated,
+	idxFile:     bucketFile,
+	idxDeadline: bucketDeadline,
+	idxToken:    bucketToken,
+}
+
+// buildIndexes derives every index entry from the records, in rounds of
+// about r.memory bytes: it reads the records of a round in key order,
+// sorts their entries and inserts them in key order.
+func (r *Rebuild) buildIndexes() error {
+	var from []byte // the first link key of the next round; nil: done
+	for round := 0; ; round++ {
+		var entries [numIndexes][]indexEntry
+		var a arena
+		held := 0
+		next := []byte(nil)
+		err := r.db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketLinks).Cursor()
+			k, v := c.First()
+			if from != nil {
+				k, v = c.Seek(from)
+			}
+			for ; k != nil; k, v = c.Next() {
+				if held >= r.memory {
+					next = append([]byte(nil), k...)
+					return nil
+				}
+				set, err := entriesOfRecord(&a, k, v)
+				if err != nil {
+					return err
+				}
+				for i := range set.n {
+					e := set.e[i]
+					entries[e.index] = append(entries[e.index], e)
+					held += len(e.key) + len(e.val) + 64
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("projections: rebuild: indexes: %w", err)
+		}
+		err = r.db.Update(func(tx *bolt.Tx) error {
+			for i, es := range entries {
+				slices.SortFunc(es, func(a, b indexEntry) int { return bytes.Compare(a.key, b.key) })
+				b := tx.Bucket(indexBuckets[i])
+				b.FillPercent = rebuildFill
+				for j, e := range es {
+					if i == idxToken && (j > 0 && bytes.Equal(es[j-1].key, e.key) || round > 0 && b.Get(e.key) != nil) {
+						return errSharedToken
+					}
+					if err := b.Put(e.key, e.val); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("projections: rebuild: indexes: %w", err)
+		}
+		if next == nil {
+			break
+		}
+		from = next
+	}
+	return r.checkReleased()
+}
+
+// checkReleased fails with errSharedToken when a token that a link gave up
+// was also held by another link.
+func (r *Rebuild) checkReleased() error {
+	cl := r.released
+	slices.SortFunc(cl, func(a, b claim) int { return bytes.Compare(a.token, b.token) })
+	return r.db.View(func(tx *bolt.Tx) error {
+		tokens := tx.Bucket(bucketToken)
+		for i, c := range cl {
+			if i > 0 && bytes.Equal(cl[i-1].token, c.token) && !bytes.Equal(cl[i-1].key, c.key) {
+				return errSharedToken
+			}
+			if v := tokens.Get(c.token); v != nil && !bytes.Equal(v, c.key) {
+				return errSharedToken
+			}
+		}
+		return nil
+	})
+}
+
+// replace closes the store's file, renames the file at path over it and
+// opens that instead, for Rebuild.Finish.
+func (s *Store) replace(path string) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.isClosed() {
+		_ = os.Remove(path)
+		return ErrClosed
+	}
+	if ck := s.ckpt.Load(); ck != 0 {
+		_ = os.Remove(path)
+		return fmt.Errorf("projections: rebuild: the read model was applied to meanwhile (checkpoint %d)", ck)
+	}
+	s.dbMu.Lock()
+	defer s.dbMu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("projections: rebuild: close: %w", err)
+	}
+	renameErr := os.Rename(path, s.path)
+	if renameErr == nil {
+		renameErr = syncDir(filepath.Dir(s.path))
+	}
+	ns, err := open(s.path, s.opts)
+	if err == nil && s.opts.SyncOnBootChange {
+		if boot := bootID(); boot != "" {
+			if _, err = ns.markOpen(boot); err != nil {
+				_ = ns.db.Close()
+			}
+		}
+	}
+	if err != nil {
+		// The store is unusable: make it say so.
+		s.mu.Lock()
+		if !s.closed {
+			s.closed = true
+			close(s.changed)
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("projections: rebuild: reopen: %w", errors.Join(renameErr, err))
+	}
+	s.db, s.bootGuard = ns.db, ns.bootGuard
+	if renameErr != nil {
+		return fmt.Errorf("projections: rebuild: %w", renameErr)
+	}
+	s.finish(applyResult{last: ns.ckpt.Load()}, nil)
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// recordVersion reads the version of a record.
+func recordVersion(rec []byte) (uint64, bool) {
+	if len(rec) < recordHead {
+		return 0, false
+	}
+	v, n := binary.Uvarint(rec[recordHead:])
+	return v, n > 0
+}
+
+// recordToken returns the token of a record, a slice of it; none for a
+// tombstone.
+func recordToken(rec []byte) []byte {
+	if len(rec) < recordHead || rec[1]&recordDeleted != 0 {
+		return nil
+	}
+	d := decoder{b: rec[recordHead:]}
+	d.uvarint()
+	for _, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
+		d.time(rec[1]&f != 0)
+	}
+	d.bytes() // file id
+	return d.bytes()
+}

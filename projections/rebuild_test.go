@@ -1,0 +1,318 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
+)
+
+// rebuildAll rebuilds s from recs, given in batches of n, holding at most
+// memory bytes (0: the default), and finishes.
+func rebuildAll(tb testing.TB, s *Store, recs []events.Record, n, memory int) error {
+	tb.Helper()
+	r, err := s.Rebuild()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if memory > 0 {
+		r.memory = memory
+	}
+	for len(recs) > 0 {
+		k := min(n, len(recs))
+		if err := r.Apply(recs[:k]); err != nil {
+			if !errors.Is(err, ErrStopped) {
+				tb.Fatalf("rebuild apply seq %d..%d: %v", recs[0].Seq, recs[k-1].Seq, err)
+			}
+			break
+		}
+		recs = recs[k:]
+	}
+	return r.Finish()
+}
+
+// messy is a history with everything Apply must handle: files, malformed
+// records, records on other subjects, redelivered and re-stored events.
+func messy(tb testing.TB) *stream {
+	st := history(tb, 120)
+	st.file(events.ModeLive, "file_1", "dispute_evidence", base)
+	st.raw([]byte("{not json"))
+	st.add("filelinks.future.live.x", []byte("{not even json"))
+	for _, r := range st.recs[10:30] { // re-stored events: old versions at new sequences
+		st.add(r.Subject, r.Data)
+	}
+	for _, tl := range st.order[:40] {
+		if tl.Exists() && !tl.Expired(base.Add(time.Hour)) {
+			st.update(tl.Mode, tl.ID, base.Add(time.Hour), domain.UpdateLink{Metadata: domain.MetadataPatch{Set: map[string]string{"late": "1"}}})
+		}
+	}
+	return st
+}
+
+func TestRebuild(t *testing.T) {
+	st := messy(t)
+	ref, _ := openStore(t, Options{Logger: slog.New(slog.DiscardHandler)})
+	applyAll(t, ref, st.recs, 7)
+	want := digest(t, ref)
+
+	for _, c := range []struct {
+		name          string
+		batch, memory int
+	}{
+		{"OneBatch", 10_000, 0},
+		{"SmallBatches", 3, 0},
+		{"ManyFlushes", 5, 2_000}, // writes links and index entries in many rounds
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _ := openStore(t, Options{Logger: slog.New(slog.DiscardHandler)})
+			if err := rebuildAll(t, s, st.recs, c.batch, c.memory); err != nil {
+				t.Fatal(err)
+			}
+			if got := digest(t, s); got != want {
+				t.Errorf("digest after rebuild differs from Apply's\n%s", diffDumps(dumpAll(t, ref), dumpAll(t, s)))
+			}
+			if s.Checkpoint() != st.seq() {
+				t.Errorf("Checkpoint() = %d, want %d", s.Checkpoint(), st.seq())
+			}
+			if stats := s.Stats(); stats.Skipped != 1 || stats.Applied != ref.Stats().Applied {
+				t.Errorf("Stats() = %+v, Apply's %+v", stats, ref.Stats())
+			}
+			// The store goes on with Apply: redelivery changes nothing, and
+			// new events apply.
+			applyAll(t, s, st.recs, 50)
+			if got := digest(t, s); got != want {
+				t.Error("redelivery after a rebuild changed the read model")
+			}
+		})
+	}
+}
+
+// dumpAll returns every bucket's keys and values.
+func dumpAll(t *testing.T, s *Store) string {
+	t.Helper()
+	return dump(t, s, allBuckets...)
+}
+
+// diffDumps returns the lines that are in only one of two dumps.
+func diffDumps(a, b string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	var out []string
+	for l := range ma {
+		if !mb[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	for l := range mb {
+		if !ma[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	if len(out) > 20 {
+		out = out[:20]
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestRebuild_Stop(t *testing.T) {
+	st := newStream(t)
+	st.create(events.ModeLive, "link_a", "file_1", base, nil, nil)
+	st.create(events.ModeLive, "link_b", "file_1", base, nil, nil)
+	st.raw(rewrite(t, st.recs[1].Data, "schema", events.Schema+1))
+	st.create(events.ModeLive, "link_c", "file_1", base, nil, nil)
+	s, _ := openStore(t, Options{Logger: slog.New(slog.DiscardHandler)})
+	r, err := s.Rebuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a retry fails the same way
+		err := r.Apply(st.recs)
+		if !errors.Is(err, ErrStopped) || !errors.Is(err, events.ErrUnsupported) || !strings.Contains(err.Error(), "seq 3") {
+			t.Fatalf("err = %v, want ErrStopped wrapping ErrUnsupported at seq 3", err)
+		}
+	}
+	if err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Checkpoint() != 2 {
+		t.Errorf("Checkpoint() = %d, want 2", s.Checkpoint())
+	}
+	if _, err := s.Get(events.ModeLive, "link_b"); err != nil {
+		t.Errorf("event before the stop: %v", err)
+	}
+	if _, err := s.Get(events.ModeLive, "link_c"); err == nil {
+		t.Error("event after the stop was applied")
+	}
+	if err := s.Apply(st.recs); !errors.Is(err, ErrStopped) {
+		t.Errorf("Apply after the rebuild: err = %v, want ErrStopped", err)
+	}
+}
+
+// TestRebuild_SharedToken: when two links held one token, which one the
+// token index names depends on the order of events, which a rebuild does
+// not keep: Finish refuses, and the store is left as it was.
+func TestRebuild_SharedToken(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		build func(st *stream)
+	}{
+		{"BothLive", func(st *stream) {
+			st.create(events.ModeLive, "link_a", "file_1", base, nil, nil)
+			st.do(events.ModeLive, "link_b", domain.CreateLink{Mode: events.ModeLive, LinkID: "link_b", Token: "tok_live_link_a",
+				File: domain.File{ID: "file_1", Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"}}, base)
+		}},
+		{"SecondDeleted", func(st *stream) {
+			st.create(events.ModeLive, "link_a", "file_1", base, nil, nil)
+			st.do(events.ModeLive, "link_b", domain.CreateLink{Mode: events.ModeLive, LinkID: "link_b", Token: "tok_live_link_a",
+				File: domain.File{ID: "file_1", Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"}}, base)
+			st.delete(events.ModeLive, "link_b", base) // Apply: the token now names no link
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := newStream(t)
+			c.build(st)
+			s, path := openStore(t, Options{})
+			if err := rebuildAll(t, s, st.recs, 500, 0); !errors.Is(err, errSharedToken) {
+				t.Fatalf("Finish: err = %v, want errSharedToken", err)
+			}
+			if _, err := os.Stat(path + ".rebuild"); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("rebuild file left behind: %v", err)
+			}
+			// The store is still empty and applies the stream itself.
+			if s.Checkpoint() != 0 {
+				t.Fatalf("Checkpoint() = %d, want 0", s.Checkpoint())
+			}
+			applyAll(t, s, st.recs, 500)
+			ref, _ := openStore(t, Options{})
+			applyAll(t, ref, st.recs, 1)
+			if digest(t, s) != digest(t, ref) {
+				t.Error("Apply after a refused rebuild differs")
+			}
+		})
+	}
+}
+
+func TestRebuild_Store(t *testing.T) {
+	st := history(t, 20)
+
+	t.Run("QueriesAndWaitFor", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		r, err := s.Rebuild()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Apply(st.recs); err != nil {
+			t.Fatal(err)
+		}
+		// Until Finish, the store's own (empty) file answers.
+		if _, err := s.Get(st.order[1].Mode, st.order[1].ID); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Errorf("Get during the rebuild: err = %v, want not found", err)
+		}
+		waited := make(chan error, 1)
+		go func() { waited <- s.WaitFor(context.Background(), st.seq()) }()
+		if err := r.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-waited:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("WaitFor did not return after Finish")
+		}
+		if _, err := s.Get(st.order[1].Mode, st.order[1].ID); err != nil {
+			t.Errorf("Get after the rebuild: %v", err)
+		}
+	})
+
+	t.Run("NotEmpty", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		applyAll(t, s, st.recs[:3], 500)
+		if _, err := s.Rebuild(); err == nil {
+			t.Fatal("Rebuild of a store with a checkpoint succeeded")
+		}
+	})
+
+	t.Run("AppliedMeanwhile", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		r, err := s.Rebuild()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Apply(st.recs); err != nil {
+			t.Fatal(err)
+		}
+		applyAll(t, s, st.recs[:3], 500)
+		if err := r.Finish(); err == nil {
+			t.Fatal("Finish over a store applied to meanwhile succeeded")
+		}
+		if s.Checkpoint() != 3 {
+			t.Errorf("Checkpoint() = %d, want the store's own 3", s.Checkpoint())
+		}
+	})
+
+	t.Run("CrashedRebuild", func(t *testing.T) {
+		s, path := openStore(t, Options{})
+		if err := os.WriteFile(path+".rebuild", []byte("torn"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := rebuildAll(t, s, st.recs, 500, 0); err != nil {
+			t.Fatal(err)
+		}
+		if s.Checkpoint() != st.seq() {
+			t.Errorf("Checkpoint() = %d, want %d", s.Checkpoint(), st.seq())
+		}
+	})
+
+	t.Run("Abort", func(t *testing.T) {
+		s, path := openStore(t, Options{})
+		r, err := s.Rebuild()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Apply(st.recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(path + ".rebuild"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("rebuild file left behind: %v", err)
+		}
+		if s.Checkpoint() != 0 {
+			t.Errorf("Checkpoint() = %d, want 0", s.Checkpoint())
+		}
+	})
+
+	t.Run("SyncOnBootChange", func(t *testing.T) {
+		s, path := openStore(t, Options{SyncOnBootChange: true})
+		if err := rebuildAll(t, s, st.recs, 500, 0); err != nil {
+			t.Fatal(err)
+		}
+		want := digest(t, s)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(path, Options{SyncOnBootChange: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.Checkpoint() != st.seq() || digest(t, s) != want {
+			t.Errorf("reopened rebuilt file: checkpoint %d, digest changed: %v", s.Checkpoint(), digest(t, s) != want)
+		}
+	})
+}
