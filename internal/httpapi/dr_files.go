@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -87,7 +84,7 @@ func (d *Deps) drUploadFile(c *gin.Context) {
 			}
 			in.Link = &app.LinkParams{ExpiresAt: &t}
 		default:
-			e = &drErrorItem{Code: "invalid_parameter", Parameter: truncate(k, 64), Message: fmt.Sprintf("'%s' is not a known parameter.", truncate(k, 64))}
+			e = drUnknownParam(k)
 		}
 		if e != nil {
 			break
@@ -136,37 +133,28 @@ func (d *Deps) drListFiles(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := domain.FileQuery{Mode: keyOf(c).Mode, Limit: 10}
+	q := domain.FileQuery{Mode: keyOf(c).Mode}
+	pg := drPaging{Limit: 10}
 	for k, vs := range vals {
 		v := vs[len(vs)-1]
-		var e *drErrorItem
+		handled, e := pg.param(k, v)
 		switch {
+		case handled:
 		case k == "purpose":
 			q.Purpose = v
-		case k == "startingAfter":
-			q.StartingAfter = v
-		case k == "endingBefore":
-			q.EndingBefore = v
-		case k == "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > domain.MaxListLimit {
-				e = &drErrorItem{Code: "invalid_parameter", Parameter: "limit", Message: "'limit' must be an integer from 1 to 100."}
-			}
-			q.Limit = n
-		case k == "createdTime" || strings.HasPrefix(k, "createdTime["):
-			e = drCreatedParam(k, v, &q.CreatedFrom, &q.CreatedBefore)
 		default:
-			e = &drErrorItem{Code: "invalid_parameter", Parameter: truncate(k, 64), Message: fmt.Sprintf("'%s' is not a known parameter.", truncate(k, 64))}
+			e = drUnknownParam(k)
 		}
 		if e != nil {
 			drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
 			return
 		}
 	}
-	if q.StartingAfter != "" && q.EndingBefore != "" {
-		drFail(c, http.StatusBadRequest, "invalid_parameter", "endingBefore", "Only one of startingAfter and endingBefore may be given.")
+	if e := pg.check(); e != nil {
+		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
 		return
 	}
+	q.Limit, q.StartingAfter, q.EndingBefore, q.CreatedFrom, q.CreatedBefore = pg.Limit, pg.StartingAfter, pg.EndingBefore, pg.CreatedFrom, pg.CreatedBefore
 	page, err := d.Files.List(c.Request.Context(), q)
 	if err != nil {
 		d.drDomainError(c, err)

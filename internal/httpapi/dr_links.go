@@ -244,11 +244,13 @@ func (d *Deps) drListLinks(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := domain.ListQuery{Mode: keyOf(c).Mode, Limit: 10}
+	q := domain.ListQuery{Mode: keyOf(c).Mode}
+	pg := drPaging{Limit: 10}
 	for k, vs := range vals {
 		v := vs[len(vs)-1]
-		var e *drErrorItem
+		handled, e := pg.param(k, v)
 		switch {
+		case handled:
 		case k == "ids":
 			for _, v := range vs {
 				for _, id := range strings.Split(v, ",") {
@@ -268,30 +270,19 @@ func (d *Deps) drListLinks(c *gin.Context) {
 				e = &drErrorItem{Code: "invalid_parameter", Parameter: "expired", Message: "'expired' must be true or false."}
 			}
 			q.Expired = &b
-		case k == "startingAfter":
-			q.StartingAfter = v
-		case k == "endingBefore":
-			q.EndingBefore = v
-		case k == "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > domain.MaxListLimit {
-				e = &drErrorItem{Code: "invalid_parameter", Parameter: "limit", Message: "'limit' must be an integer from 1 to 100."}
-			}
-			q.Limit = n
-		case k == "createdTime" || strings.HasPrefix(k, "createdTime["):
-			e = drCreatedParam(k, v, &q.CreatedFrom, &q.CreatedBefore)
 		default:
-			e = &drErrorItem{Code: "invalid_parameter", Parameter: truncate(k, 64), Message: fmt.Sprintf("'%s' is not a known parameter.", truncate(k, 64))}
+			e = drUnknownParam(k)
 		}
 		if e != nil {
 			drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
 			return
 		}
 	}
-	if q.StartingAfter != "" && q.EndingBefore != "" {
-		drFail(c, http.StatusBadRequest, "invalid_parameter", "endingBefore", "Only one of startingAfter and endingBefore may be given.")
+	if e := pg.check(); e != nil {
+		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
 		return
 	}
+	q.Limit, q.StartingAfter, q.EndingBefore, q.CreatedFrom, q.CreatedBefore = pg.Limit, pg.StartingAfter, pg.EndingBefore, pg.CreatedFrom, pg.CreatedBefore
 	page, err := d.Links.List(c.Request.Context(), q)
 	if err != nil {
 		d.drDomainError(c, err)
@@ -303,6 +294,47 @@ func (d *Deps) drListLinks(c *gin.Context) {
 		out.Data = append(out.Data, d.drLink(l, now))
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// drPaging holds the parameters every Digital River list takes.
+type drPaging struct {
+	Limit                       int
+	StartingAfter, EndingBefore string
+	CreatedFrom, CreatedBefore  *time.Time
+}
+
+// param folds one query parameter into pg; it reports false when k is not
+// a paging parameter.
+func (pg *drPaging) param(k, v string) (bool, *drErrorItem) {
+	switch {
+	case k == "startingAfter":
+		pg.StartingAfter = v
+	case k == "endingBefore":
+		pg.EndingBefore = v
+	case k == "limit":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > domain.MaxListLimit {
+			return true, &drErrorItem{Code: "invalid_parameter", Parameter: "limit", Message: "'limit' must be an integer from 1 to 100."}
+		}
+		pg.Limit = n
+	case k == "createdTime" || strings.HasPrefix(k, "createdTime["):
+		return true, drCreatedParam(k, v, &pg.CreatedFrom, &pg.CreatedBefore)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// check refuses both cursors at once.
+func (pg *drPaging) check() *drErrorItem {
+	if pg.StartingAfter != "" && pg.EndingBefore != "" {
+		return &drErrorItem{Code: "invalid_parameter", Parameter: "endingBefore", Message: "Only one of startingAfter and endingBefore may be given."}
+	}
+	return nil
+}
+
+func drUnknownParam(k string) *drErrorItem {
+	return &drErrorItem{Code: "invalid_parameter", Parameter: truncate(k, 64), Message: fmt.Sprintf("'%s' is not a known parameter.", truncate(k, 64))}
 }
 
 // drCreatedParam folds createdTime or createdTime[gt|gte|lt|lte] (ISO-8601)
@@ -326,7 +358,7 @@ func drCreatedParam(key, value string, from, before **time.Time) *drErrorItem {
 	case "createdTime[lte]":
 		*before = &next
 	default:
-		return &drErrorItem{Code: "invalid_parameter", Parameter: truncate(key, 64), Message: fmt.Sprintf("'%s' is not a known parameter.", truncate(key, 64))}
+		return drUnknownParam(key)
 	}
 	return nil
 }
