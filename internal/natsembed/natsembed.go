@@ -84,6 +84,10 @@ func Start(cfg Config) (*Server, error) {
 	return &Server{ns: ns}, nil
 }
 
+// InProcessConn gives a client of this process a connection that does not
+// go through the network stack (nats.InProcessServer).
+func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
+
 // ClientURL is the URL clients connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
