@@ -19,3 +19,7 @@ func (a *arena) alloc(n int) []byte {
 	a.buf = a.buf[:off+n]
 	return a.buf[off : off+n : off+n]
 }
+
+// reset makes the memory handed out so far available again: only for a
+// caller that no longer uses, and never gave bbolt, anything it allocated.
+func (a *arena) reset() { a.buf = a.buf[:0] }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -54,11 +55,14 @@ type Rebuild struct {
 	arena    arena                   // memory of the pending records and keys
 	files    []pendingFile
 	skips    []skip
-	held     int     // bytes held by the above
-	released []claim // tokens that links gave up, kept to the end
-	claims   arena   // their memory
-	stopped  error   // why the rebuild cannot go on, wrapping ErrStopped
-	memory   int     // rebuildMemory; tests make it small
+	held     int       // bytes held by the above
+	released []claim   // tokens that links gave up, kept to the end
+	claims   arena     // their memory
+	stopped  error     // why the rebuild cannot go on, wrapping ErrStopped
+	memory   int       // rebuildMemory; tests make it small
+	nlinks   int       // links taken, an estimate of how many there are
+	batch    int       // insertBatch; tests make it small
+	lastKey  [2][]byte // the greatest link key written, per mode (modeSlot)
 	decoded  []decoded
 }
 
@@ -129,7 +133,7 @@ func (s *Store) Rebuild() (*Rebuild, error) {
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("projections: rebuild: %w", err)
 	}
-	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, memory: rebuildMemory}, nil
+	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, memory: rebuildMemory, batch: insertBatch}, nil
 }
 
 // Checkpoint returns the sequence of the last record the rebuild took.
@@ -215,7 +219,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, env *events.Envelope) err
 	st := &env.Link
 	key := linkKey(mode, st.ID)
 	p := r.links[string(key)]
-	if p == nil {
+	if p == nil && r.mayHold(key) {
 		if v := links.Get(key); v != nil {
 			version, ok := recordVersion(v)
 			if !ok {
@@ -240,10 +244,28 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, env *events.Envelope) err
 	} else {
 		next.ok = orderKey(st.Created, seq)
 		p = r.pend(key)
+		r.nlinks++
 	}
 	p.rec, p.version, p.written = encodeRecord(&r.arena, &next), st.Version, false
 	r.held += len(p.rec)
 	return nil
+}
+
+// mayHold reports whether the file may hold key: whether a key of its mode
+// at least as great was written. Ids start with their creation time, so
+// the key of a new link is greater than any written, and its lookup, which
+// would find nothing, is skipped.
+func (r *Rebuild) mayHold(key []byte) bool {
+	last := r.lastKey[modeSlot(key[0])]
+	return last != nil && bytes.Compare(key, last) <= 0
+}
+
+// modeSlot numbers the mode bytes 0 and 1.
+func modeSlot(mode byte) int {
+	if mode == modeTest {
+		return 1
+	}
+	return 0
 }
 
 // pend adds a pending link under key.
@@ -277,6 +299,9 @@ func (r *Rebuild) flush() error {
 		for _, p := range dirty {
 			if err := links.Put(p.key, p.rec); err != nil {
 				return err
+			}
+			if last := &r.lastKey[modeSlot(p.key[0])]; bytes.Compare(p.key, *last) > 0 {
+				*last = append((*last)[:0], p.key...)
 			}
 		}
 		for i := range r.files {
@@ -355,34 +380,42 @@ var indexBuckets = [numIndexes][]byte{
 }
 
 // buildIndexes derives every index entry from the records, in rounds of
-// about r.memory bytes: it reads the records of a round in key order,
-// sorts their entries and inserts them in key order.
+// about r.memory bytes: it reads the records of a round in key order, sorts
+// their entries (an index per goroutine) and inserts them in key order.
 func (r *Rebuild) buildIndexes() error {
+	var runs [numIndexes]indexRun
+	for i := range runs {
+		// Enough for every entry of a typical link in one round.
+		runs[i].buf = make([]byte, 0, min(r.memory/2, r.nlinks*96))
+		runs[i].refs = make([]entryRef, 0, min(r.memory/64, r.nlinks))
+	}
+	var scratch arena
 	var from []byte // the first link key of the next round; nil: done
 	for round := 0; ; round++ {
-		var entries [numIndexes][]indexEntry
-		var a arena
-		held := 0
-		next := []byte(nil)
+		for i := range runs {
+			runs[i].reset()
+		}
+		var next []byte
 		err := r.db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketLinks).Cursor()
 			k, v := c.First()
 			if from != nil {
 				k, v = c.Seek(from)
 			}
+			held := 0
 			for ; k != nil; k, v = c.Next() {
 				if held >= r.memory {
 					next = append([]byte(nil), k...)
 					return nil
 				}
-				set, err := entriesOfRecord(&a, k, v)
+				scratch.reset()
+				set, err := entriesOfRecord(&scratch, k, v)
 				if err != nil {
 					return err
 				}
 				for i := range set.n {
-					e := set.e[i]
-					entries[e.index] = append(entries[e.index], e)
-					held += len(e.key) + len(e.val) + 64
+					e := &set.e[i]
+					held += runs[e.index].add(e.key, e.val)
 				}
 			}
 			return nil
@@ -390,24 +423,15 @@ func (r *Rebuild) buildIndexes() error {
 		if err != nil {
 			return fmt.Errorf("projections: rebuild: indexes: %w", err)
 		}
-		err = r.db.Update(func(tx *bolt.Tx) error {
-			for i, es := range entries {
-				slices.SortFunc(es, func(a, b indexEntry) int { return bytes.Compare(a.key, b.key) })
-				b := tx.Bucket(indexBuckets[i])
-				b.FillPercent = rebuildFill
-				for j, e := range es {
-					if i == idxToken && (j > 0 && bytes.Equal(es[j-1].key, e.key) || round > 0 && b.Get(e.key) != nil) {
-						return errSharedToken
-					}
-					if err := b.Put(e.key, e.val); err != nil {
-						return err
-					}
-				}
+		var wg sync.WaitGroup
+		for i := range runs {
+			wg.Go(runs[i].sort)
+		}
+		wg.Wait()
+		for i := range runs {
+			if err := r.insert(i, &runs[i], round > 0); err != nil {
+				return fmt.Errorf("projections: rebuild: indexes: %w", err)
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("projections: rebuild: indexes: %w", err)
 		}
 		if next == nil {
 			break
@@ -415,6 +439,84 @@ func (r *Rebuild) buildIndexes() error {
 		from = next
 	}
 	return r.checkReleased()
+}
+
+// insertBatch is how many sorted entries buildIndexes inserts per
+// transaction (Rebuild.batch). bbolt holds every key a transaction inserts into a page in
+// one growing node until the commit; smaller transactions keep those
+// nodes, and their reallocation, small, and since the entries are sorted,
+// each transaction touches the pages after the previous one's.
+const insertBatch = 1 << 16
+
+// insert inserts the sorted entries of run into index i. Into an index
+// that already holds entries (merged), a token must not be there yet.
+func (r *Rebuild) insert(i int, run *indexRun, merged bool) error {
+	for start := 0; start < len(run.refs); start += r.batch {
+		refs := run.refs[start:min(start+r.batch, len(run.refs))]
+		err := r.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(indexBuckets[i])
+			b.FillPercent = rebuildFill
+			for j, e := range refs {
+				key, val := run.key(e), run.val(e)
+				if i == idxToken {
+					if start+j > 0 && bytes.Equal(run.key(run.refs[start+j-1]), key) || merged && b.Get(key) != nil {
+						return errSharedToken
+					}
+				}
+				if err := b.Put(key, val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexRun holds the entries of one index collected in a round: keys and
+// values in buf, located by refs. Neither holds a pointer, so the garbage
+// collector does not scan them, and each is one allocation.
+type indexRun struct {
+	buf  []byte
+	refs []entryRef
+}
+
+// entryRef locates an entry in indexRun.buf: the key at off, the value
+// right after it. Keys and values are shorter than 64 KiB (see
+// maxKeyPart).
+type entryRef struct {
+	off        uint32
+	klen, vlen uint16
+}
+
+// add appends an entry and returns the bytes it takes.
+func (run *indexRun) add(key, val []byte) int {
+	run.refs = append(run.refs, entryRef{off: uint32(len(run.buf)), klen: uint16(len(key)), vlen: uint16(len(val))})
+	run.buf = append(append(run.buf, key...), val...)
+	return len(key) + len(val) + 8
+}
+
+func (run *indexRun) key(e entryRef) []byte {
+	return run.buf[e.off : e.off+uint32(e.klen) : e.off+uint32(e.klen)]
+}
+
+func (run *indexRun) val(e entryRef) []byte {
+	start := e.off + uint32(e.klen)
+	return run.buf[start : start+uint32(e.vlen) : start+uint32(e.vlen)]
+}
+
+func (run *indexRun) sort() {
+	slices.SortFunc(run.refs, func(a, b entryRef) int { return bytes.Compare(run.key(a), run.key(b)) })
+}
+
+// reset empties the run for the next round. bbolt references the keys and
+// values passed to Put only until the transaction ends, so the memory is
+// free again once a round is committed.
+func (run *indexRun) reset() {
+	run.buf, run.refs = run.buf[:0], run.refs[:0]
 }
 
 // checkReleased fails with errSharedToken when a token that a link gave up

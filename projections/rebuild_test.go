@@ -14,7 +14,8 @@ import (
 )
 
 // rebuildAll rebuilds s from recs, given in batches of n, holding at most
-// memory bytes (0: the default), and finishes.
+// memory bytes and inserting 7 index entries per transaction (0: the
+// defaults), and finishes.
 func rebuildAll(tb testing.TB, s *Store, recs []events.Record, n, memory int) error {
 	tb.Helper()
 	r, err := s.Rebuild()
@@ -22,7 +23,7 @@ func rebuildAll(tb testing.TB, s *Store, recs []events.Record, n, memory int) er
 		tb.Fatal(err)
 	}
 	if memory > 0 {
-		r.memory = memory
+		r.memory, r.batch = memory, 7
 	}
 	for len(recs) > 0 {
 		k := min(n, len(recs))
@@ -67,7 +68,7 @@ func TestRebuild(t *testing.T) {
 	}{
 		{"OneBatch", 10_000, 0},
 		{"SmallBatches", 3, 0},
-		{"ManyFlushes", 5, 2_000}, // writes links and index entries in many rounds
+		{"ManyFlushes", 5, 2_000}, // writes links and index entries in many rounds and transactions
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, _ := openStore(t, Options{Logger: slog.New(slog.DiscardHandler)})
@@ -183,6 +184,12 @@ func TestRebuild_SharedToken(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			st := newStream(t)
 			c.build(st)
+			for _, memory := range []int{0, 1} { // in one round, and a link per round
+				s, _ := openStore(t, Options{})
+				if err := rebuildAll(t, s, st.recs, 500, memory); !errors.Is(err, errSharedToken) {
+					t.Fatalf("Finish with memory %d: err = %v, want errSharedToken", memory, err)
+				}
+			}
 			s, path := openStore(t, Options{})
 			if err := rebuildAll(t, s, st.recs, 500, 0); !errors.Is(err, errSharedToken) {
 				t.Fatalf("Finish: err = %v, want errSharedToken", err)
