@@ -55,14 +55,15 @@ type Rebuild struct {
 	arena    arena                   // memory of the pending records and keys
 	files    []pendingFile
 	skips    []skip
-	held     int       // bytes held by the above
-	released []claim   // tokens that links gave up, kept to the end
-	claims   arena     // their memory
-	stopped  error     // why the rebuild cannot go on, wrapping ErrStopped
-	memory   int       // rebuildMemory; tests make it small
-	nlinks   int       // links taken, an estimate of how many there are
-	batch    int       // insertBatch; tests make it small
-	lastKey  [2][]byte // the greatest link key written, per mode (modeSlot)
+	held     int           // bytes held by the above
+	released []claim       // tokens that links gave up, kept to the end
+	claims   arena         // their memory
+	stopped  error         // why the rebuild cannot go on, wrapping ErrStopped
+	memory   int           // rebuildMemory; tests make it small
+	nlinks   int           // links taken, an estimate of how many there are
+	batch    int           // insertBatch; tests make it small
+	lastKey  [2][]byte     // the greatest link key written, per mode (modeSlot)
+	writing  *rebuildWrite // the flush being written, if any
 	decoded  []decoded
 }
 
@@ -219,6 +220,13 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, env *events.Envelope) err
 	st := &env.Link
 	key := linkKey(mode, st.ID)
 	p := r.links[string(key)]
+	if w := r.writing; p == nil && w != nil {
+		if q := w.links[string(key)]; q != nil {
+			// Being written: as good as in the file.
+			p = r.pend(key)
+			p.rec, p.version, p.written = r.copy(q.rec), q.version, true
+		}
+	}
 	if p == nil && r.mayHold(key) {
 		if v := links.Get(key); v != nil {
 			version, ok := recordVersion(v)
@@ -283,9 +291,15 @@ func (r *Rebuild) copy(b []byte) []byte {
 	return c
 }
 
-// flush writes what the rebuild holds, links in key order, and its
-// checkpoint.
+// flush hands what the rebuild holds (links in key order, files, skips and
+// the checkpoint) to a goroutine that writes it, once the previous write
+// has ended, and starts afresh: the next events are folded while the disk
+// write runs, on the other core. Until that write commits, its links are
+// found in r.writing.links rather than in the file.
 func (r *Rebuild) flush() error {
+	if err := r.waitWrite(); err != nil {
+		return err
+	}
 	dirty := make([]*pendingLink, 0, len(r.links))
 	for _, p := range r.links {
 		if !p.written {
@@ -293,38 +307,65 @@ func (r *Rebuild) flush() error {
 		}
 	}
 	slices.SortFunc(dirty, func(a, b *pendingLink) int { return bytes.Compare(a.key, b.key) })
-	err := r.db.Update(func(tx *bolt.Tx) error {
-		links := tx.Bucket(bucketLinks)
-		links.FillPercent = rebuildFill
-		for _, p := range dirty {
-			if err := links.Put(p.key, p.rec); err != nil {
-				return err
-			}
-			if last := &r.lastKey[modeSlot(p.key[0])]; bytes.Compare(p.key, *last) > 0 {
-				*last = append((*last)[:0], p.key...)
-			}
+	for _, p := range dirty {
+		if last := &r.lastKey[modeSlot(p.key[0])]; bytes.Compare(p.key, *last) > 0 {
+			*last = append((*last)[:0], p.key...)
 		}
-		for i := range r.files {
-			f := &r.files[i]
-			if err := applyFile(tx, f.seq, &f.file); err != nil {
-				return fmt.Errorf("seq %d: %w", f.seq, err)
+	}
+	w := &rebuildWrite{links: r.links, done: make(chan error, 1)}
+	files, skips, last := r.files, r.skips, r.last
+	go func() {
+		w.done <- r.db.Update(func(tx *bolt.Tx) error {
+			links := tx.Bucket(bucketLinks)
+			links.FillPercent = rebuildFill
+			for _, p := range dirty {
+				if err := links.Put(p.key, p.rec); err != nil {
+					return err
+				}
 			}
-		}
-		skipped := tx.Bucket(bucketSkipped)
-		for _, sk := range r.skips {
-			if err := skipped.Put(seqKey(sk.seq), []byte(sk.err.Error())); err != nil {
-				return err
+			for i := range files {
+				f := &files[i]
+				if err := applyFile(tx, f.seq, &f.file); err != nil {
+					return fmt.Errorf("seq %d: %w", f.seq, err)
+				}
 			}
-		}
-		if r.last == 0 {
-			return nil
-		}
-		return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(r.last))
-	})
+			skipped := tx.Bucket(bucketSkipped)
+			for _, sk := range skips {
+				if err := skipped.Put(seqKey(sk.seq), []byte(sk.err.Error())); err != nil {
+					return err
+				}
+			}
+			if last == 0 {
+				return nil
+			}
+			return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(last))
+		})
+	}()
+	r.writing = w
+	// The records stay in the old arena, which the write goroutine keeps
+	// alive until it is done.
+	r.links, r.arena, r.files, r.skips, r.held = map[string]*pendingLink{}, arena{}, nil, nil, 0
+	return nil
+}
+
+// rebuildWrite is a flush being written.
+type rebuildWrite struct {
+	links map[string]*pendingLink // what it writes (and links it had read)
+	done  chan error              // gets the result of the write
+}
+
+// waitWrite waits for the flush being written, if any, and returns its
+// error.
+func (r *Rebuild) waitWrite() error {
+	w := r.writing
+	if w == nil {
+		return nil
+	}
+	err := <-w.done
+	r.writing = nil
 	if err != nil {
 		return fmt.Errorf("projections: rebuild: write: %w", err)
 	}
-	r.links, r.arena, r.files, r.skips, r.held = map[string]*pendingLink{}, arena{}, nil, nil, 0
 	return nil
 }
 
@@ -345,7 +386,20 @@ func (r *Rebuild) Finish() (err error) {
 	if err := r.flush(); err != nil {
 		return err
 	}
-	if err := r.buildIndexes(); err != nil {
+	if err := r.waitWrite(); err != nil {
+		return err
+	}
+	// The links are written: have the kernel write them to disk while the
+	// indexes are built, so that the final fsync has only the indexes
+	// left to wait for. An error here shows again in that fsync.
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		_ = r.db.Sync()
+	}()
+	err = r.buildIndexes()
+	<-synced
+	if err != nil {
 		return err
 	}
 	if err := r.db.Sync(); err != nil {
@@ -361,6 +415,7 @@ func (r *Rebuild) Finish() (err error) {
 
 // Abort ends the rebuild and deletes its file.
 func (r *Rebuild) Abort() error {
+	_ = r.waitWrite()
 	if r.db != nil {
 		_ = r.db.Close()
 		r.db = nil
@@ -446,7 +501,7 @@ func (r *Rebuild) buildIndexes() error {
 // one growing node until the commit; smaller transactions keep those
 // nodes, and their reallocation, small, and since the entries are sorted,
 // each transaction touches the pages after the previous one's.
-const insertBatch = 1 << 16
+const insertBatch = 1 << 12
 
 // insert inserts the sorted entries of run into index i. Into an index
 // that already holds entries (merged), a token must not be there yet.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -39,6 +40,9 @@ const benchEvents = 1_000_000
 // against (the "bare" metric of Projector is its share of that rate).
 //
 //	go test ./internal/service -run X -bench Projector -benchtime 1x
+//
+// With PROJ_PROFILE=file, a CPU profile of the Projector runs (and of
+// nothing else) is written to file.
 //
 // The stream is filled once, through the domain (Decide and Seal on each
 // link's state, ids from randid as the service makes them, events.Marshal)
@@ -93,7 +97,16 @@ func BenchmarkProjector(b *testing.B) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				b.Fatal(err)
 			}
+			var pf *os.File
+			if path := os.Getenv("PROJ_PROFILE"); path != "" {
+				pf, _ = os.Create(path)
+				pprof.StartCPUProfile(pf)
+			}
 			d, reads := project(b, log, filepath.Join(dir, "readmodel.db"), last)
+			if pf != nil {
+				pprof.StopCPUProfile()
+				pf.Close()
+			}
 			elapsed += d
 			if i == b.N-1 {
 				truth.check(b, reads)
