@@ -40,7 +40,7 @@ func (s *Store) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo, &s.decoded)
+	dec := startDecoding(todo, &s.decoded, false)
 	defer dec.wait()
 
 	var res applyResult

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -39,6 +40,46 @@ func decodeEnvelope(b []byte) (events.Envelope, error) {
 // decodeEnvelope. env.Data is a slice of b.
 func parseEnvelope(b []byte, env *events.Envelope) bool {
 	p := parser{b: b}
+	return p.envelope(env)
+}
+
+// leanLink is what a Rebuild needs of a link event besides the fields that
+// Envelope.Check reads: the rest of the link's state, as slices of the
+// event's bytes, so that reading an event allocates almost nothing.
+type leanLink struct {
+	fileID, token []byte
+	times         [3]time.Time // expires_at, expired_at, deleted_at
+	has           [3]bool      // which of times are set
+	md            []metaEntry[[]byte]
+}
+
+// parseLean is parseEnvelope for a Rebuild: it accepts exactly what
+// parseEnvelope accepts, but sets only the fields of env that
+// Envelope.Check reads and the link's creation time, and the rest of the
+// link's state in lean. lean.md keeps the metadata in the order of the
+// event, duplicates included (see sortMetadata).
+func parseLean(b []byte, env *events.Envelope, lean *leanLink) bool {
+	*lean = leanLink{md: lean.md[:0]}
+	p := parser{b: b, lean: lean}
+	return p.envelope(env)
+}
+
+// sortMetadata sorts md by key and keeps the last of equal keys, as
+// encoding/json does when it decodes an object into a map.
+func sortMetadata(md []metaEntry[[]byte]) []metaEntry[[]byte] {
+	slices.SortStableFunc(md, func(a, b metaEntry[[]byte]) int { return bytes.Compare(a.k, b.k) })
+	out := md[:0]
+	for i := range md {
+		if i+1 < len(md) && bytes.Equal(md[i].k, md[i+1].k) {
+			continue
+		}
+		out = append(out, md[i])
+	}
+	return out
+}
+
+func (p *parser) envelope(env *events.Envelope) bool {
+	b := p.b
 	var seen uint16
 	ok := p.object(func(key []byte) bool {
 		var bit uint16
@@ -59,6 +100,7 @@ func parseEnvelope(b []byte, env *events.Envelope) bool {
 		case "link_id":
 			bit = 1 << 3
 			env.LinkID = p.string()
+			p.linkID = env.LinkID
 		case "mode":
 			bit = 1 << 4
 			env.Mode = p.mode()
@@ -107,9 +149,6 @@ func parseEnvelope(b []byte, env *events.Envelope) bool {
 	if p.i != len(b) {
 		return false
 	}
-	if env.Link.ID == env.LinkID {
-		env.Link.ID = env.LinkID // share one string
-	}
 	return true
 }
 
@@ -126,16 +165,20 @@ func (p *parser) audit(a *events.Audit) bool {
 		switch string(key) {
 		case "actor":
 			bit = 1 << 0
-			a.Actor = p.actor()
+			if p.lean != nil {
+				p.raw()
+			} else {
+				a.Actor = p.actor()
+			}
 		case "key_id":
 			bit = 1 << 1
-			a.KeyID = p.string()
+			p.setString(&a.KeyID)
 		case "request_id":
 			bit = 1 << 2
-			a.RequestID = p.string()
+			p.setString(&a.RequestID)
 		case "idempotency_key":
 			bit = 1 << 3
-			a.IdempotencyKey = p.string()
+			p.setString(&a.IdempotencyKey)
 		default:
 			return p.skipUnknown(key, auditFields)
 		}
@@ -154,16 +197,29 @@ func (p *parser) link(l *events.LinkState) bool {
 		switch string(key) {
 		case "id":
 			bit = 1 << 0
-			l.ID = p.string()
+			// Usually link_id again: share its string.
+			if id := p.raw(); string(id) == p.linkID && p.linkID != "" {
+				l.ID = p.linkID
+			} else if !p.failed {
+				l.ID = string(id)
+			}
 		case "mode":
 			bit = 1 << 1
 			l.Mode = p.mode()
 		case "file_id":
 			bit = 1 << 2
-			l.FileID = p.string()
+			if p.lean != nil {
+				p.lean.fileID = p.raw()
+			} else {
+				l.FileID = p.string()
+			}
 		case "token":
 			bit = 1 << 3
-			l.Token = p.string()
+			if p.lean != nil {
+				p.lean.token = p.raw()
+			} else {
+				l.Token = p.string()
+			}
 		case "created":
 			bit = 1 << 4
 			if !p.time(&l.Created) {
@@ -171,16 +227,20 @@ func (p *parser) link(l *events.LinkState) bool {
 			}
 		case "expires_at":
 			bit = 1 << 5
-			l.ExpiresAt = p.timePtr()
+			p.setTime(&l.ExpiresAt, 0)
 		case "expired_at":
 			bit = 1 << 6
-			l.ExpiredAt = p.timePtr()
+			p.setTime(&l.ExpiredAt, 1)
 		case "deleted_at":
 			bit = 1 << 7
-			l.DeletedAt = p.timePtr()
+			p.setTime(&l.DeletedAt, 2)
 		case "metadata":
 			bit = 1 << 8
-			l.Metadata = p.metadata()
+			if p.lean != nil {
+				p.leanMetadata()
+			} else {
+				l.Metadata = p.metadata()
+			}
 		case "version":
 			bit = 1 << 9
 			n, ok := p.uint(19)
@@ -215,12 +275,53 @@ func (p *parser) metadata() map[string]string {
 	return md
 }
 
+// leanMetadata reads null or an object of strings into p.lean.md.
+func (p *parser) leanMetadata() {
+	if p.literal("null") {
+		return
+	}
+	if !p.object(func(key []byte) bool {
+		p.lean.md = append(p.lean.md, metaEntry[[]byte]{k: key, v: p.raw()})
+		return !p.failed
+	}) {
+		p.failed = true
+	}
+}
+
+// setString reads a string into *dst, or, for a lean parse, only checks
+// it.
+func (p *parser) setString(dst *string) {
+	if p.lean != nil {
+		p.raw()
+		return
+	}
+	*dst = p.string()
+}
+
+// setTime reads null or a time into *dst, or, for a lean parse, into
+// p.lean.times[i].
+func (p *parser) setTime(dst **time.Time, i int) {
+	if p.lean == nil {
+		*dst = p.timePtr()
+		return
+	}
+	if p.literal("null") {
+		return
+	}
+	if !p.time(&p.lean.times[i]) {
+		p.failed = true
+	}
+	p.lean.has[i] = true
+}
+
 // parser reads JSON from b at i. The methods that return a value set failed
 // instead of returning false; every caller checks it before going on.
 type parser struct {
 	b      []byte
 	i      int
 	failed bool
+	lean   *leanLink // set for parseLean
+	linkID string    // the envelope's link_id, once read
 }
 
 func (p *parser) space() {
@@ -308,6 +409,15 @@ func (p *parser) rawString() ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// raw reads a string value (see rawString) as a slice of b.
+func (p *parser) raw() []byte {
+	s, ok := p.rawString()
+	if !ok {
+		p.failed = true
+	}
+	return s
 }
 
 // string reads a string value (see rawString).

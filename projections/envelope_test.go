@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/filelinks/filelinks/events"
 )
@@ -33,8 +34,13 @@ func sameAsContract(t *testing.T, b []byte) (fast bool) {
 
 	var env events.Envelope
 	if !parseEnvelope(b, &env) {
+		var lean leanLink
+		if parseLean(b, &env, &lean) {
+			t.Fatalf("parseLean accepted %s, which parseEnvelope refuses", b)
+		}
 		return false
 	}
+	sameLean(t, b, &env)
 	var std events.Envelope
 	if err := json.Unmarshal(b, &std); err != nil {
 		t.Fatalf("parseEnvelope accepted %s, which encoding/json refuses: %v", b, err)
@@ -43,6 +49,40 @@ func sameAsContract(t *testing.T, b []byte) (fast bool) {
 		t.Fatalf("parseEnvelope(%s)\n got %+v\nwant %+v", b, env, std)
 	}
 	return true
+}
+
+// sameLean fails unless parseLean reads b as parseEnvelope read it into
+// full.
+func sameLean(t *testing.T, b []byte, full *events.Envelope) {
+	t.Helper()
+	var env events.Envelope
+	lean := leanLink{md: make([]metaEntry[[]byte], 0, 1)}
+	if !parseLean(b, &env, &lean) {
+		t.Fatalf("parseLean refused %s, which parseEnvelope accepts", b)
+	}
+	l := &full.Link
+	var md map[string]string
+	if l.Metadata != nil || len(lean.md) > 0 {
+		md = map[string]string{}
+		for _, e := range sortMetadata(lean.md) {
+			md[string(e.k)] = string(e.v)
+		}
+	}
+	times := [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}
+	for i, tm := range times {
+		if (tm != nil) != lean.has[i] || tm != nil && !tm.Equal(lean.times[i]) {
+			t.Fatalf("parseLean(%s): time %d = %v %v, want %v", b, i, lean.has[i], lean.times[i], tm)
+		}
+	}
+	switch {
+	case string(lean.fileID) != l.FileID || string(lean.token) != l.Token || len(md) != len(l.Metadata) ||
+		md != nil && !reflect.DeepEqual(md, l.Metadata):
+		t.Fatalf("parseLean(%s): link parts %q %q %v, want %q %q %v", b, lean.fileID, lean.token, md, l.FileID, l.Token, l.Metadata)
+	case env.Schema != full.Schema || env.ID != full.ID || env.Type != full.Type || env.LinkID != full.LinkID ||
+		env.Mode != full.Mode || env.Version != full.Version || !bytes.Equal(env.Data, full.Data) ||
+		env.Link.ID != l.ID || env.Link.Mode != l.Mode || env.Link.Version != l.Version || env.Link.Created != l.Created:
+		t.Fatalf("parseLean(%s): envelope %+v, want %+v", b, env, *full)
+	}
 }
 
 func sameEnvelope(a, b events.Envelope) bool {
@@ -88,6 +128,7 @@ func envelopeSeeds(tb testing.TB) [][]byte {
 		edit(`"n":"0"`, `"n":0`),
 		edit(`"n":"0"`, `"n":null`),
 		edit(`"n":"0"`, `"n":"0","n":"1"`),
+		edit(`"n":"0"`, `"z":"1","n":"0","a":"2","n":"3"`),
 		edit(`"metadata":{"n":"0"}`, `"metadata":null`),
 		edit(`"metadata":{"n":"0"}`, `"metadata":{}`),
 		edit(`"metadata":{"n":"0"}`, `"metadata":[]`),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -159,7 +160,7 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo, &r.decoded)
+	dec := startDecoding(todo, &r.decoded, true)
 	defer dec.wait()
 	var res applyResult
 	err := r.db.View(func(tx *bolt.Tx) error {
@@ -176,7 +177,7 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 				r.held += 256
 				res.applied++
 			case d.err == nil:
-				if err := r.fold(links, rec.Seq, &d.env); err != nil {
+				if err := r.fold(links, rec.Seq, d); err != nil {
 					return fmt.Errorf("seq %d: %w", rec.Seq, err)
 				}
 				res.applied++
@@ -212,12 +213,12 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 	return r.stopped
 }
 
-// fold makes env's link state the latest state of its link, unless the
+// fold makes the link state of d the latest state of its link, unless the
 // link already has that version or a later one: what Apply's writer does,
 // in memory.
-func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, env *events.Envelope) error {
-	mode, _ := modeByte(env.Mode) // decode checked it
-	st := &env.Link
+func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
+	mode, _ := modeByte(d.env.Mode) // decode checked it
+	st := &d.env.Link
 	key := linkKey(mode, st.ID)
 	p := r.links[string(key)]
 	if w := r.writing; p == nil && w != nil {
@@ -240,21 +241,42 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, env *events.Envelope) err
 	if p != nil && p.version >= st.Version {
 		return nil
 	}
-	next := stored{link: domain.FromState(*st), deleted: st.DeletedAt != nil}
+	var ok []byte
 	if p != nil {
-		next.ok = p.rec[2:recordHead] // the order key never changes
-		if tok := recordToken(p.rec); len(tok) > 0 && (next.deleted || string(tok) != st.Token) {
-			c := r.claims.alloc(len(tok) + len(p.key))
-			copy(c, tok)
-			copy(c[len(tok):], p.key)
-			r.released = append(r.released, claim{token: c[:len(tok)], key: c[len(tok):]})
+		ok = p.rec[2:recordHead] // the order key never changes
+	} else {
+		ok = orderKey(st.Created, seq)
+	}
+	var rec, token []byte
+	var deleted bool
+	if d.isLean {
+		l := &d.lean
+		deleted = l.has[2]
+		var times [3]*time.Time
+		for i := range times {
+			if l.has[i] {
+				times[i] = &l.times[i]
+			}
+		}
+		rec = appendRecord(&r.arena, ok, st.Version, deleted, times, l.fileID, l.token, sortMetadata(l.md))
+		token = l.token
+	} else {
+		next := stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil}
+		rec = encodeRecord(&r.arena, &next)
+		deleted, token = next.deleted, []byte(st.Token)
+	}
+	if p != nil {
+		if old := recordToken(p.rec); len(old) > 0 && (deleted || !bytes.Equal(old, token)) {
+			c := r.claims.alloc(len(old) + len(p.key))
+			copy(c, old)
+			copy(c[len(old):], p.key)
+			r.released = append(r.released, claim{token: c[:len(old)], key: c[len(old):]})
 		}
 	} else {
-		next.ok = orderKey(st.Created, seq)
 		p = r.pend(key)
 		r.nlinks++
 	}
-	p.rec, p.version, p.written = encodeRecord(&r.arena, &next), st.Version, false
+	p.rec, p.version, p.written = rec, st.Version, false
 	r.held += len(p.rec)
 	return nil
 }

@@ -50,16 +50,33 @@ type stored struct {
 // working, but its token and metadata are of no use any more.
 func encodeRecord(a *arena, s *stored) []byte {
 	l := &s.link
-	times := [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}
+	var md []metaEntry[string]
+	if !s.deleted && len(l.Metadata) > 0 {
+		md = make([]metaEntry[string], 0, len(l.Metadata))
+		for _, k := range slices.Sorted(maps.Keys(l.Metadata)) {
+			md = append(md, metaEntry[string]{k, l.Metadata[k]})
+		}
+	}
+	return appendRecord(a, s.ok, l.Version, s.deleted, [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}, l.FileID, l.Token, md)
+}
+
+// metaEntry is a metadata key and value.
+type metaEntry[T string | []byte] struct{ k, v T }
+
+// appendRecord returns the record of a link from its parts, in memory from
+// a; md is sorted by key, without duplicates. Both encodeRecord and a
+// Rebuild, which reads events without building a domain.Link, write
+// records with it, so that they write the same bytes.
+func appendRecord[T string | []byte](a *arena, ok []byte, version uint64, deleted bool, times [3]*time.Time, fileID, token T, md []metaEntry[T]) []byte {
 	var flags byte
 	n := recordHead + binary.MaxVarintLen64 + 3*timeLen
-	if s.deleted {
+	if deleted {
 		flags = recordDeleted
 		times[0], times[1] = nil, nil
 	} else {
-		n += 2*binary.MaxVarintLen16 + len(l.FileID) + len(l.Token) + binary.MaxVarintLen16
-		for k, v := range l.Metadata {
-			n += 2*binary.MaxVarintLen16 + len(k) + len(v)
+		n += 2*binary.MaxVarintLen16 + len(fileID) + len(token) + binary.MaxVarintLen16
+		for _, e := range md {
+			n += 2*binary.MaxVarintLen16 + len(e.k) + len(e.v)
 		}
 	}
 	for i, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
@@ -69,28 +86,28 @@ func encodeRecord(a *arena, s *stored) []byte {
 	}
 	b := a.alloc(n)[:0]
 	b = append(b, recordFormat, flags)
-	b = append(b, s.ok...)
-	b = binary.AppendUvarint(b, l.Version)
+	b = append(b, ok...)
+	b = binary.AppendUvarint(b, version)
 	for _, t := range times {
 		if t != nil {
 			b = b[:len(b)+timeLen]
 			putTime(b[len(b)-timeLen:], *t)
 		}
 	}
-	if s.deleted {
+	if deleted {
 		return b
 	}
-	b = appendString(b, l.FileID)
-	b = appendString(b, l.Token)
-	b = binary.AppendUvarint(b, uint64(len(l.Metadata)))
-	for _, k := range slices.Sorted(maps.Keys(l.Metadata)) {
-		b = appendString(b, k)
-		b = appendString(b, l.Metadata[k])
+	b = appendString(b, fileID)
+	b = appendString(b, token)
+	b = binary.AppendUvarint(b, uint64(len(md)))
+	for _, e := range md {
+		b = appendString(b, e.k)
+		b = appendString(b, e.v)
 	}
 	return b
 }
 
-func appendString(b []byte, s string) []byte {
+func appendString[T string | []byte](b []byte, s T) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
