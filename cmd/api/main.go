@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,6 +36,13 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, st
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
+	if cfg.DebugAddr != "" {
+		// The profiles of net/http/pprof, registered on the default mux
+		// by its import, on their own listener.
+		go func() {
+			logger.Warn("debug listener stopped", "addr", cfg.DebugAddr, "err", http.ListenAndServe(cfg.DebugAddr, nil))
+		}()
+	}
 	svc, err := service.Start(ctx, cfg, logger, stdout)
 	if err != nil {
 		return err

@@ -56,6 +56,9 @@ type Config struct {
 	// (FILELINKS_EXPIRER_NAME, default "expirer"). Expirers that run at
 	// the same time need different names, and each its own data directory.
 	ExpirerName string
+	// DebugAddr, when set, serves net/http/pprof there
+	// (FILELINKS_DEBUG_ADDR, default none). Keep it on a private address.
+	DebugAddr string
 }
 
 // Embedded reports whether the service runs its own NATS server.
@@ -77,6 +80,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicURL:   strings.TrimRight(or(getenv("FILELINKS_PUBLIC_URL"), "http://localhost:8080"), "/"),
 		LogLevel:    or(getenv("FILELINKS_LOG_LEVEL"), "info"),
 		ExpirerName: or(getenv("FILELINKS_EXPIRER_NAME"), "expirer"),
+		DebugAddr:   strings.TrimSpace(getenv("FILELINKS_DEBUG_ADDR")),
 	}
 	for _, k := range strings.Split(getenv("FILELINKS_API_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
