@@ -8,6 +8,9 @@
 #   DUR=15s     length of each wrk run
 #   ROUNDS=1    baseline/link pairs per connection count; on a shared machine
 #               more rounds, alternating, show how much the ratio moves
+#   CACHE=      FILELINKS_CACHE_BYTES for the service (default: the service's
+#               default, 1 GiB); CACHE=0 measures the path without the disk
+#               cache, every byte streamed from JetStream
 #
 # For each pair it prints "ratio" = link MB/s / baseline MB/s. For the 32
 # downloads it resets the service's peak RSS (VmHWM, via clear_refs) just
@@ -25,7 +28,7 @@ head -c $((100 << 20)) /dev/urandom >"$tmp/big.bin"
 KEY=sk_test_benchmark_key_0001
 FILELINKS_DATA_DIR=$tmp/data FILELINKS_HTTP_ADDR=127.0.0.1:18080 FILELINKS_NATS_LISTEN=127.0.0.1:-1 \
   FILELINKS_API_KEYS=$KEY FILELINKS_LOG_LEVEL=warn FILELINKS_MAX_UPLOAD_BYTES=$((200 << 20)) \
-  FILELINKS_LINK_RATE=100000 FILELINKS_LINK_BURST=100000 "$tmp/api" >"$tmp/api.log" 2>&1 &
+  FILELINKS_LINK_RATE=100000 FILELINKS_LINK_BURST=100000 env ${CACHE:+FILELINKS_CACHE_BYTES=$CACHE} "$tmp/api" >"$tmp/api.log" 2>&1 &
 API_PID=$!
 "$tmp/baseline" -addr 127.0.0.1:18090 -file "$tmp/big.bin" &
 BASE_PID=$!
@@ -41,6 +44,8 @@ cmp <(curl -fs "$LINK") "$tmp/big.bin" && echo "link serves the exact bytes"
 kib() { awk -v k="$1" '$1 == k":" {print $2}' /proc/$API_PID/status; }
 rss() { echo "VmHWM: $(($(kib VmHWM) / 1024)) MiB  VmRSS: $(($(kib VmRSS) / 1024)) MiB"; }
 echo "service after upload: $(rss)"
+sleep 1 # the first download filled the disk cache (unless CACHE=0)
+echo "disk cache: $(ls "$tmp/data/cache" 2>/dev/null | wc -l) file(s)"
 # mbps prints wrk's lines and leaves its Transfer/sec in MB/s in $MBPS.
 mbps() {
   local out

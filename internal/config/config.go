@@ -35,6 +35,10 @@ type Config struct {
 	// MaxUploadBytes caps an uploaded file (FILELINKS_MAX_UPLOAD_BYTES,
 	// default 100 MiB).
 	MaxUploadBytes int64
+	// CacheBytes bounds the local copies of downloaded files that this
+	// replica keeps in DataDir/cache to serve public links from disk
+	// (FILELINKS_CACHE_BYTES, default 1 GiB; 0 turns the cache off).
+	CacheBytes int64
 	// ShutdownTimeout bounds the graceful stop (FILELINKS_SHUTDOWN_TIMEOUT,
 	// default 20s).
 	ShutdownTimeout time.Duration
@@ -119,6 +123,14 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: FILELINKS_MAX_UPLOAD_BYTES must be positive")
 	}
 	c.MaxUploadBytes = int64(maxUpload)
+	cacheBytes, err := intVar(getenv, "FILELINKS_CACHE_BYTES", 1<<30)
+	if err != nil {
+		return Config{}, err
+	}
+	if cacheBytes < 0 {
+		return Config{}, fmt.Errorf("config: FILELINKS_CACHE_BYTES must be 0 (off) or positive")
+	}
+	c.CacheBytes = int64(cacheBytes)
 	if c.ShutdownTimeout, err = durationVar(getenv, "FILELINKS_SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
 		return Config{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +21,19 @@ type ContentReader interface {
 	// GetRange streams length bytes of the object name from offset.
 	GetRange(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error)
 }
+
+// FileCache keeps local copies of file content by SHA-256 and size
+// (diskcache.Cache).
+type FileCache interface {
+	// Get opens the local copy, if there is one.
+	Get(sha string, size int64) (*os.File, bool)
+	// Fill makes a local copy from src in the background.
+	Fill(sha string, size int64, src func(context.Context) (io.ReadCloser, error))
+}
+
+// minCached is the smallest file that is copied into the cache: smaller
+// files are one chunk of the content store, read in one request.
+const minCached = 512 << 10
 
 // tokenLen is the length of a public-URL token: 32 random bytes in
 // unpadded base64url.
@@ -118,9 +132,38 @@ func (d *Deps) serveFile(c *gin.Context, id, filename, contentType, sha string, 
 	if r := c.Request.Header.Get("Range"); r != "" && (len(r) > 256 || strings.Count(r, ",") >= maxRanges) {
 		c.Request.Header.Del("Range")
 	}
+	modified = modified.Truncate(time.Second)
+	if d.Cache != nil && size >= minCached {
+		if f, ok := d.Cache.Get(sha, size); ok {
+			defer f.Close()
+			http.ServeContent(sendfileWriter{c.Writer}, c.Request, "", modified, f)
+			return
+		}
+		if c.Request.Method == http.MethodGet {
+			d.Cache.Fill(sha, size, func(ctx context.Context) (io.ReadCloser, error) {
+				return d.Content.GetRange(ctx, id, 0, size)
+			})
+		}
+	}
 	rs := &objectSeeker{ctx: c.Request.Context(), store: d.Content, name: id, size: size}
 	defer rs.Close()
-	http.ServeContent(c.Writer, c.Request, "", modified.Truncate(time.Second), rs)
+	http.ServeContent(c.Writer, c.Request, "", modified, rs)
+}
+
+// sendfileWriter is Gin's response writer with the io.ReaderFrom of the
+// connection's own writer, which Gin's hides: net/http's ServeContent
+// copies through it, and a local file then goes from the page cache to the
+// socket by sendfile, never through the process's memory.
+type sendfileWriter struct{ gin.ResponseWriter }
+
+func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.WriteHeaderNow()
+	if u, ok := w.ResponseWriter.(interface{ Unwrap() http.ResponseWriter }); ok {
+		if rf, ok := u.Unwrap().(io.ReaderFrom); ok {
+			return rf.ReadFrom(r)
+		}
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
 }
 
 // stripeFileContents handles GET /v1/files/:id/contents: the file's content

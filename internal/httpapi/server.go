@@ -37,6 +37,9 @@ type Deps struct {
 	MaxUploadBytes int64
 	// Content reads file content for public links and /contents.
 	Content ContentReader
+	// Cache, when set, keeps local copies of downloaded files, served
+	// from disk with sendfile (diskcache.Cache).
+	Cache FileCache
 	// LinkRate and LinkBurst limit requests to public link URLs per client
 	// IP (requests per second, and the bucket size). Default 10 and 40.
 	LinkRate  float64

@@ -14,6 +14,7 @@ import (
 
 	"github.com/filelinks/filelinks/internal/app"
 	"github.com/filelinks/filelinks/internal/config"
+	"github.com/filelinks/filelinks/internal/diskcache"
 	"github.com/filelinks/filelinks/internal/eventlog"
 	"github.com/filelinks/filelinks/internal/expirer"
 	"github.com/filelinks/filelinks/internal/filestore"
@@ -38,6 +39,7 @@ type Service struct {
 	reads   *projections.Store
 	proj    *Projector
 	exp     *expirer.Expirer
+	cache   *diskcache.Cache
 	httpSrv *http.Server
 	ln      net.Listener
 	errs    chan error
@@ -98,6 +100,14 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
+	var cache httpapi.FileCache
+	if cfg.CacheBytes > 0 {
+		s.cache, err = diskcache.Open(cfg.Path("cache"), cfg.CacheBytes, logger)
+		if err != nil {
+			return nil, err
+		}
+		cache = s.cache
+	}
 	idem, err := idemstore.Open(ctx, s.conn.JS, idemstore.Config{Replicas: cfg.Replicas, MaxBody: idemMaxBody})
 	if err != nil {
 		return nil, err
@@ -127,7 +137,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	handler := httpapi.New(httpapi.Deps{
 		Links: links, Files: files, Keys: apiKeys, Idem: idempotency{store: idem, maxBody: idemMaxBody},
-		PublicURL: cfg.PublicURL, MaxUploadBytes: cfg.MaxUploadBytes, Content: content,
+		PublicURL: cfg.PublicURL, MaxUploadBytes: cfg.MaxUploadBytes, Content: content, Cache: cache,
 		LinkRate: cfg.LinkRate, LinkBurst: cfg.LinkBurst, TrustedProxies: cfg.TrustedProxies,
 		Ready: s.ready, Logger: logger, Now: o.now,
 	})
@@ -184,6 +194,9 @@ func (s *Service) close() {
 			if err := s.reads.Close(); err != nil {
 				s.logger.Error("closing read model", "err", err)
 			}
+		}
+		if s.cache != nil {
+			s.cache.Close()
 		}
 		if s.conn != nil {
 			s.conn.Close()
