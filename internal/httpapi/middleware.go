@@ -44,9 +44,13 @@ func requestID(logger *slog.Logger) gin.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
+		size := int64(c.Writer.Size())
+		if sent, ok := c.Get(ctxSentFile); ok { // bytes Gin's writer did not see
+			size = max(size, 0) + sent.(int64)
+		}
 		logger.Log(c.Request.Context(), level, "request",
 			"request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path,
-			"status", status, "bytes", c.Writer.Size(), "duration", time.Since(start))
+			"status", status, "bytes", size, "duration", time.Since(start))
 	}
 }
 

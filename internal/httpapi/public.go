@@ -136,7 +136,7 @@ func (d *Deps) serveFile(c *gin.Context, id, filename, contentType, sha string, 
 	if d.Cache != nil && size >= minCached {
 		if f, ok := d.Cache.Get(sha, size); ok {
 			defer f.Close()
-			http.ServeContent(sendfileWriter{c.Writer}, c.Request, "", modified, f)
+			http.ServeContent(sendfileWriter{ResponseWriter: c.Writer, c: c}, c.Request, "", modified, f)
 			return
 		}
 		if c.Request.Method == http.MethodGet {
@@ -154,13 +154,22 @@ func (d *Deps) serveFile(c *gin.Context, id, filename, contentType, sha string, 
 // connection's own writer, which Gin's hides: net/http's ServeContent
 // copies through it, and a local file then goes from the page cache to the
 // socket by sendfile, never through the process's memory.
-type sendfileWriter struct{ gin.ResponseWriter }
+// The bytes it sends are recorded under ctxSentFile for the request log.
+type sendfileWriter struct {
+	gin.ResponseWriter
+	c *gin.Context
+}
 
-func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+// ctxSentFile is the context key of the bytes a sendfileWriter sent.
+const ctxSentFile = "filelinks.sent_file"
+
+func (w sendfileWriter) ReadFrom(r io.Reader) (n int64, err error) {
 	w.WriteHeaderNow()
 	if u, ok := w.ResponseWriter.(interface{ Unwrap() http.ResponseWriter }); ok {
 		if rf, ok := u.Unwrap().(io.ReaderFrom); ok {
-			return rf.ReadFrom(r)
+			n, err = rf.ReadFrom(r)
+			w.c.Set(ctxSentFile, n+w.c.GetInt64(ctxSentFile))
+			return n, err
 		}
 	}
 	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
