@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/filelinks/filelinks/domain"
@@ -13,6 +15,8 @@ import (
 type LinkLog interface {
 	Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
 	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
+	// First returns a link's first event, or ok == false if it has none.
+	First(ctx context.Context, mode events.Mode, id string) (e events.Event, seq uint64, ok bool, err error)
 }
 
 // LinkReads is the read model (projections.Store).
@@ -40,6 +44,9 @@ type Links struct {
 	// random public-URL token.
 	NewID    func(prefix string) string
 	NewToken func() string
+	// DerivedID returns an id with the given prefix that is a function of
+	// parts (randid.Derived), for CreateOnce.
+	DerivedID func(prefix string, parts ...string) string
 	// ProjectionWait bounds how long a write waits for the read model to
 	// show it (read-your-writes). Default 5s.
 	ProjectionWait time.Duration
@@ -91,6 +98,121 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 	}
 	s.waitProjected(ctx, seq)
 	return link, nil
+}
+
+// ErrIdempotencyMismatch is returned by CreateOnce when the idempotency key
+// was first used with other parameters.
+var ErrIdempotencyMismatch = errors.New("app: idempotency key used with other parameters")
+
+// Replay says that CreateOnce answered with the link an earlier request
+// with the same idempotency key created.
+type Replay struct {
+	// RequestID is the request id of that earlier request.
+	RequestID string
+	// At is when it was decided: render the link as of then to repeat the
+	// first response.
+	At time.Time
+}
+
+// onceID is the id of the link that a create with idempotency key key,
+// made with the API key keyID in mode, makes: a function of the three, so
+// that every retry of the request names the same link.
+func (s *Links) onceID(mode events.Mode, keyID, key string) string {
+	return s.DerivedID("link_", "filelinks/create-once", string(mode), keyID, key)
+}
+
+// CreateOnce is Create for a request that carries an idempotency key
+// (in.Audit.IdempotencyKey, within the API key in.Audit.KeyID). The new
+// link's id is derived from those two and the mode (onceID), so the event log itself makes the request
+// idempotent, with no record of its own: the append expects the link's
+// subject to be empty, so of any number of retries, concurrent or days
+// apart, exactly one creates the link; every other one finds the link's
+// LinkCreated and answers with the link as that event made it (a Replay),
+// or with ErrIdempotencyMismatch when its parameters would have made a
+// different link. A request that fails creates nothing, and a retry runs
+// again.
+func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *Replay, error) {
+	if in.Audit.IdempotencyKey == "" {
+		return domain.Link{}, nil, errors.New("app: CreateOnce without an idempotency key")
+	}
+	file := domain.File{ID: in.FileID}
+	if in.FileID != "" {
+		f, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
+		if err != nil {
+			return domain.Link{}, nil, err
+		}
+		file = f
+	}
+	cmd := domain.CreateLink{
+		Mode:      in.Mode,
+		LinkID:    s.onceID(in.Mode, in.Audit.KeyID, in.Audit.IdempotencyKey),
+		Token:     s.NewToken(),
+		File:      file,
+		ExpiresAt: in.ExpiresAt,
+		Metadata:  in.Metadata,
+	}
+	exists := false
+	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
+		if state.Version > 0 { // an earlier request created it (even if deleted since)
+			exists = true
+			return nil, nil
+		}
+		return s.decide(state, cmd, in.Audit)
+	})
+	if domain.ErrorCode(err) == domain.EINVALID && !exists {
+		// Refused now, but perhaps accepted before, when for instance its
+		// expires_at was still in the future: then it is a replay.
+		if _, _, found, ferr := s.Log.First(ctx, in.Mode, cmd.LinkID); ferr == nil && found {
+			exists, err = true, nil
+		}
+	}
+	switch {
+	case err != nil:
+		return domain.Link{}, nil, err
+	case exists:
+		return s.replay(ctx, in, cmd)
+	}
+	s.waitProjected(ctx, seq)
+	return link, nil, nil
+}
+
+// replay answers a CreateOnce whose link exists: with the link as its
+// LinkCreated made it, if that event came from a request with the same
+// idempotency key and parameters.
+func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLink) (domain.Link, *Replay, error) {
+	e, _, found, err := s.Log.First(ctx, in.Mode, cmd.LinkID)
+	if err != nil {
+		return domain.Link{}, nil, err
+	}
+	if !found || e.Type != events.TypeLinkCreated || e.Audit.KeyID != in.Audit.KeyID ||
+		e.Audit.IdempotencyKey != in.Audit.IdempotencyKey {
+		return domain.Link{}, nil, ErrIdempotencyMismatch
+	}
+	// The parameters match if deciding the command again, at the time the
+	// first request was decided, makes the same link (the token aside,
+	// which is random).
+	first := domain.FromState(e.Link)
+	cmd.Token = first.Token
+	payloads, err := domain.Decide(domain.Link{ID: cmd.LinkID, Mode: in.Mode}, cmd, e.Time)
+	if err != nil || len(payloads) != 1 {
+		return domain.Link{}, nil, ErrIdempotencyMismatch
+	}
+	evs, _ := domain.Seal(cmd.LinkID, in.Mode, domain.Link{ID: cmd.LinkID, Mode: in.Mode}, payloads, e.Time, e.Audit, []string{e.ID})
+	if again := domain.FromState(evs[0].Link); !sameLink(again, first) {
+		return domain.Link{}, nil, ErrIdempotencyMismatch
+	}
+	return first, &Replay{RequestID: e.Audit.RequestID, At: e.Time}, nil
+}
+
+// sameLink reports whether two states of a link are the same.
+func sameLink(a, b domain.Link) bool {
+	return a.ID == b.ID && a.Mode == b.Mode && a.FileID == b.FileID && a.Token == b.Token &&
+		a.Created.Equal(b.Created) && sameTime(a.ExpiresAt, b.ExpiresAt) && sameTime(a.ExpiredAt, b.ExpiredAt) &&
+		sameTime(a.DeletedAt, b.DeletedAt) && a.Version == b.Version && maps.Equal(a.Metadata, b.Metadata)
+}
+
+func sameTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
 // UpdateInput is a request to change a link.

@@ -115,3 +115,20 @@ func (l *Log) Load(ctx context.Context, mode events.Mode, id string) (domain.Lin
 	}
 	return domain.FromState(env.Link), msg.Sequence, nil
 }
+
+// First returns the first event of a link, decoded, and its stream
+// sequence, by a direct get, or ok == false when the link has no events. A create replayed for an idempotency key answers with it.
+func (l *Log) First(ctx context.Context, mode events.Mode, id string) (events.Event, uint64, bool, error) {
+	msg, err := l.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.Subject(mode, id)))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return events.Event{}, 0, false, nil
+	}
+	if err != nil {
+		return events.Event{}, 0, false, fmt.Errorf("eventlog: first event of %s: %w", id, err)
+	}
+	e, err := events.Unmarshal(msg.Data)
+	if err != nil {
+		return events.Event{}, 0, false, fmt.Errorf("eventlog: first event of %s at seq %d: %w", id, msg.Sequence, err)
+	}
+	return e, msg.Sequence, true, nil
+}

@@ -112,6 +112,33 @@ func TestLog_Update(t *testing.T) {
 		}
 	})
 
+	t.Run("First", func(t *testing.T) {
+		id := randid.New("link_")
+		if _, _, ok, err := l.First(ctx, events.ModeTest, id); ok || err != nil {
+			t.Fatalf("First of a link with no events: ok %v, err %v", ok, err)
+		}
+		created, seq, err := l.Create(ctx, events.ModeTest, id, decider(createCmd(id), t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second link's events in between, and an update of the first.
+		other := randid.New("link_")
+		if _, _, err := l.Create(ctx, events.ModeTest, other, decider(createCmd(other), t0)); err != nil {
+			t.Fatal(err)
+		}
+		upd := domain.UpdateLink{Metadata: domain.MetadataPatch{Set: map[string]string{"k": "v"}}}
+		if _, _, err := l.Update(ctx, events.ModeTest, id, decider(upd, t0)); err != nil {
+			t.Fatal(err)
+		}
+		e, firstSeq, ok, err := l.First(ctx, events.ModeTest, id)
+		if err != nil || !ok || firstSeq != seq || e.Type != events.TypeLinkCreated || e.Link.Version != 1 || e.Link.Token != created.Token {
+			t.Fatalf("First = %s v%d at %d (ok %v, err %v), want LinkCreated v1 at %d", e.Type, e.Link.Version, firstSeq, ok, err, seq)
+		}
+		if _, _, ok, err := l.First(ctx, events.ModeLive, id); ok || err != nil {
+			t.Fatalf("First in the other mode: ok %v, err %v", ok, err)
+		}
+	})
+
 	t.Run("AtomicBatch", func(t *testing.T) {
 		id := randid.New("link_")
 		if _, _, err := l.Update(ctx, events.ModeTest, id, decider(createCmd(id), t0)); err != nil {

@@ -168,14 +168,10 @@ func (d *Deps) drCreateLink(c *gin.Context) {
 		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
 		return
 	}
-	link, err := d.Links.Create(c.Request.Context(), app.CreateInput{
-		Mode: keyOf(c).Mode, FileID: *body.FileID, ExpiresAt: &exp, Metadata: md, Audit: d.audit(c),
-	})
-	if err != nil {
-		d.drDomainError(c, err)
-		return
+	in := app.CreateInput{Mode: keyOf(c).Mode, FileID: *body.FileID, ExpiresAt: &exp, Metadata: md, Audit: d.audit(c)}
+	if link, at, ok := d.createLink(c, in, d.drDomainError); ok {
+		c.JSON(http.StatusCreated, d.drLink(link, at))
 	}
-	c.JSON(http.StatusCreated, d.drLink(link, d.now()))
 }
 
 // drUpdateLink handles POST /file-links/{id}.

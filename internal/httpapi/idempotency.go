@@ -61,22 +61,11 @@ type IdempotencyStore interface {
 // runs a second one gets 409 idempotency_key_in_use. Failed requests store
 // nothing, so a retry executes again.
 func (d *Deps) idempotent(c *gin.Context) {
-	key := c.GetHeader("Idempotency-Key")
-	if key == "" || d.Idem == nil {
-		c.Next()
+	key, ok := checkIdempotencyKey(c)
+	if !ok || key == "" || d.Idem == nil {
 		return
 	}
-	c.Header("Idempotency-Key", key)
 	stripe := strings.HasPrefix(c.Request.URL.Path, "/v1/")
-	if len(key) > MaxIdempotencyKeyLen {
-		msg := fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)
-		if stripe {
-			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key", Message: msg})
-		} else {
-			drFail(c, http.StatusBadRequest, "invalid_parameter", "Idempotency-Key", msg)
-		}
-		return
-	}
 	fp, err := fingerprint(c)
 	if err != nil {
 		errorFor(c, http.StatusRequestEntityTooLarge, err.Error())
@@ -86,13 +75,7 @@ func (d *Deps) idempotent(c *gin.Context) {
 	claim, replay, err := d.Idem.Begin(ctx, keyOf(c).ID, key, fp)
 	switch {
 	case errors.Is(err, ErrIdempotencyMismatch):
-		msg := fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. "+
-			"Try using a key other than '%s' if you meant to execute a different request.", truncate(key, 255))
-		if stripe {
-			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency, Message: msg})
-		} else {
-			drFail(c, http.StatusBadRequest, "idempotency_error", "Idempotency-Key", msg)
-		}
+		idempotencyMismatch(c, key)
 		return
 	case errors.Is(err, ErrIdempotencyInUse):
 		msg := "There is currently another in-progress request using this idempotency key (probably means you have " +
@@ -108,8 +91,7 @@ func (d *Deps) idempotent(c *gin.Context) {
 		errorFor(c, http.StatusInternalServerError, "")
 		return
 	case replay != nil:
-		c.Header("Idempotent-Replayed", "true")
-		c.Header("Original-Request", replay.RequestID)
+		replayed(c, replay.RequestID)
 		c.Data(replay.Status, replay.ContentType, replay.Body)
 		c.Abort()
 		return
@@ -130,6 +112,56 @@ func (d *Deps) idempotent(c *gin.Context) {
 	if err != nil {
 		d.Logger.Warn("idempotency record not finished", "request_id", getRequestID(c), "err", err)
 	}
+}
+
+// checkIdempotencyKey reads the Idempotency-Key header, echoes it, and
+// refuses one that is too long. With no header it returns "" and ok: the
+// request is not idempotent. With !ok the answer is sent and the chain
+// aborted. Every POST route runs it, through idempotent or as the
+// middleware of the routes whose handlers make themselves idempotent
+// (link creation, app.Links.CreateOnce).
+func checkIdempotencyKey(c *gin.Context) (string, bool) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		return "", true
+	}
+	c.Header("Idempotency-Key", key)
+	if len(key) > MaxIdempotencyKeyLen {
+		msg := fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)
+		if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key", Message: msg})
+		} else {
+			drFail(c, http.StatusBadRequest, "invalid_parameter", "Idempotency-Key", msg)
+		}
+		return "", false
+	}
+	return key, true
+}
+
+// idempotencyKeyOnly is the middleware of the routes that make themselves
+// idempotent: it only checks the header.
+func idempotencyKeyOnly(c *gin.Context) {
+	if _, ok := checkIdempotencyKey(c); !ok {
+		c.Abort()
+	}
+}
+
+// idempotencyMismatch answers a request whose idempotency key was first
+// used with other parameters, in the dialect of its path.
+func idempotencyMismatch(c *gin.Context, key string) {
+	msg := fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. "+
+		"Try using a key other than '%s' if you meant to execute a different request.", truncate(key, 255))
+	if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency, Message: msg})
+	} else {
+		drFail(c, http.StatusBadRequest, "idempotency_error", "Idempotency-Key", msg)
+	}
+}
+
+// replayed marks a response as the replay of the request with this id.
+func replayed(c *gin.Context, requestID string) {
+	c.Header("Idempotent-Replayed", "true")
+	c.Header("Original-Request", requestID)
 }
 
 // fingerprint hashes what makes two requests "the same": method, path and

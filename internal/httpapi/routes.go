@@ -20,7 +20,7 @@ func routes(r *gin.Engine, d *Deps) {
 	r.HEAD("/links/:token", limiter, d.serveLink)
 
 	v1 := r.Group("/v1", d.stripeAuth)
-	v1.POST("/file_links", d.idempotent, d.stripeCreateLink)
+	v1.POST("/file_links", idempotencyKeyOnly, d.stripeCreateLink) // idempotent by itself: app.Links.CreateOnce
 	v1.GET("/file_links", d.stripeListLinks)
 	v1.GET("/file_links/:id", d.stripeGetLink)
 	v1.POST("/file_links/:id", d.idempotent, d.stripeUpdateLink)
@@ -31,7 +31,7 @@ func routes(r *gin.Engine, d *Deps) {
 	v1.HEAD("/files/:id/contents", d.stripeFileContents)
 
 	dr := r.Group("", d.drAuth)
-	dr.POST("/file-links", d.idempotent, d.drCreateLink)
+	dr.POST("/file-links", idempotencyKeyOnly, d.drCreateLink) // idempotent by itself: app.Links.CreateOnce
 	dr.GET("/file-links", d.drListLinks)
 	dr.GET("/file-links/:id", d.drGetLink)
 	dr.POST("/file-links/:id", d.idempotent, d.drUpdateLink)

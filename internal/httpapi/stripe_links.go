@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -53,12 +54,36 @@ func (d *Deps) stripeCreateLink(c *gin.Context) {
 		return
 	}
 	in.Metadata.Set = set
-	link, err := d.Links.Create(c.Request.Context(), in)
-	if err != nil {
-		d.stripeDomainError(c, err)
-		return
+	if link, at, ok := d.createLink(c, in, d.stripeDomainError); ok {
+		d.renderStripeLinkAt(c, link, expand["file"], at)
 	}
-	d.renderStripeLink(c, link, expand["file"])
+}
+
+// createLink runs a create, through CreateOnce when the request has an
+// idempotency key. It returns the link and the time to render it at: now,
+// or, for a replay (whose headers it sets), the first request's time. On
+// error it answers, with fail for the domain's errors, and returns !ok.
+func (d *Deps) createLink(c *gin.Context, in app.CreateInput, fail func(*gin.Context, error)) (domain.Link, time.Time, bool) {
+	var link domain.Link
+	var replay *app.Replay
+	var err error
+	if in.Audit.IdempotencyKey != "" {
+		link, replay, err = d.Links.CreateOnce(c.Request.Context(), in)
+	} else {
+		link, err = d.Links.Create(c.Request.Context(), in)
+	}
+	switch {
+	case errors.Is(err, app.ErrIdempotencyMismatch):
+		idempotencyMismatch(c, in.Audit.IdempotencyKey)
+		return domain.Link{}, time.Time{}, false
+	case err != nil:
+		fail(c, err)
+		return domain.Link{}, time.Time{}, false
+	case replay != nil:
+		replayed(c, replay.RequestID)
+		return link, replay.At, true
+	}
+	return link, d.now(), true
 }
 
 // stripeUpdateLink handles POST /v1/file_links/:id.
@@ -189,6 +214,11 @@ func (d *Deps) stripeListLinks(c *gin.Context) {
 }
 
 func (d *Deps) renderStripeLink(c *gin.Context, l domain.Link, expandFile bool) {
+	d.renderStripeLinkAt(c, l, expandFile, d.now())
+}
+
+// renderStripeLinkAt is renderStripeLink with "expired" as of at.
+func (d *Deps) renderStripeLinkAt(c *gin.Context, l domain.Link, expandFile bool, at time.Time) {
 	var file any
 	if expandFile {
 		var ok bool
@@ -196,7 +226,7 @@ func (d *Deps) renderStripeLink(c *gin.Context, l domain.Link, expandFile bool) 
 			return
 		}
 	}
-	c.JSON(http.StatusOK, d.stripeLink(l, d.now(), file))
+	c.JSON(http.StatusOK, d.stripeLink(l, at, file))
 }
 
 // expandFile returns the file object of a link, for expand[]=file.

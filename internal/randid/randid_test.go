@@ -108,3 +108,29 @@ func TestToken(t *testing.T) {
 		t.Fatalf("%d of 1000 token pairs share their first 4 characters", same)
 	}
 }
+
+func TestDerived(t *testing.T) {
+	a := Derived("link_", "test", "key_1", "idem-1")
+	if a != Derived("link_", "test", "key_1", "idem-1") {
+		t.Fatal("not a function of its parts")
+	}
+	if len(a) != len("link_")+IDLen || a[:5] != "link_" {
+		t.Fatalf("Derived = %q", a)
+	}
+	for _, c := range a[5:] {
+		if !strings.ContainsRune(alphabet, c) {
+			t.Fatalf("Derived = %q: %q is not base 62", a, c)
+		}
+	}
+	seen := map[string][]string{}
+	for _, parts := range [][]string{
+		{"test", "key_1", "idem-1"}, {"live", "key_1", "idem-1"}, {"test", "key_2", "idem-1"},
+		{"test", "key_1", "idem-2"}, {"test", "key_1idem-1"}, {"test", "key_1i", "dem-1"},
+	} {
+		id := Derived("link_", parts...)
+		if prev, dup := seen[id]; dup {
+			t.Fatalf("%v and %v give the same id %s", prev, parts, id)
+		}
+		seen[id] = parts
+	}
+}

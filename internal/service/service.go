@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	links := &app.Links{
 		Log: s.log, Reads: s.reads,
-		NewID: randid.New, NewToken: randid.Token, Now: o.now,
+		NewID: randid.New, NewToken: randid.Token, DerivedID: randid.Derived, Now: o.now,
 		Logger: logger,
 	}
 	files := &app.Files{Content: contentStore{content}, Log: s.log, Reads: s.reads, Links: links, MaxBytes: cfg.MaxUploadBytes}
