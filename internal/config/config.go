@@ -60,6 +60,9 @@ type Config struct {
 	// (FILELINKS_EXPIRER_NAME, default "expirer"). Expirers that run at
 	// the same time need different names, and each its own data directory.
 	ExpirerName string
+	// NoExpirer leaves expiry to a cmd/expirer running elsewhere
+	// (FILELINKS_EXPIRER=false; default true: cmd/api runs one in-process).
+	NoExpirer bool
 	// DebugAddr, when set, serves net/http/pprof there
 	// (FILELINKS_DEBUG_ADDR, default none). Keep it on a private address.
 	DebugAddr string
@@ -133,6 +136,13 @@ func Load(getenv func(string) string) (Config, error) {
 	c.CacheBytes = int64(cacheBytes)
 	if c.ShutdownTimeout, err = durationVar(getenv, "FILELINKS_SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
 		return Config{}, err
+	}
+	if v := strings.TrimSpace(getenv("FILELINKS_EXPIRER")); v != "" {
+		run, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: FILELINKS_EXPIRER: %w", err)
+		}
+		c.NoExpirer = !run
 	}
 	if v := getenv("FILELINKS_NATS_SYNC_ALWAYS"); v != "" {
 		if c.SyncAlways, err = strconv.ParseBool(v); err != nil {

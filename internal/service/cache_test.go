@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/filelinks/filelinks/internal/service"
 )
 
 // TestPublicLink_DiskCache: the first download of a file fills this
@@ -92,5 +95,31 @@ func TestPublicLink_DiskCacheOff(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cache")); !os.IsNotExist(err) {
 		t.Fatalf("cache directory with the cache off: %v", err)
+	}
+}
+
+// TestExpirerOff: with FILELINKS_EXPIRER=false the API runs without an
+// in-process expirer (one runs elsewhere): no schedule file, and expiry is
+// still enforced on every read, as it is between a deadline and its event.
+func TestExpirerOff(t *testing.T) {
+	var clk clock
+	t0 := time.Now().Truncate(time.Second).Add(time.Second)
+	clk.set(t0)
+	dir := t.TempDir()
+	in := startWith(t, dir, map[string]string{"FILELINKS_EXPIRER": "false"}, service.WithClock(clk.now))
+	deadline := t0.Add(5 * time.Second)
+	link, id := in.shareFile(pdf, "a.pdf", url.Values{"expires_at": {strconv.FormatInt(deadline.Unix(), 10)}})
+	if r := get(t, "GET", link); r.Status != 200 {
+		t.Fatalf("before the deadline: %d", r.Status)
+	}
+	clk.set(deadline)
+	if r := get(t, "GET", link); r.Status != 410 {
+		t.Fatalf("at the deadline: %d", r.Status)
+	}
+	if r := in.do("GET", "/v1/file_links/"+id, testKey, "", nil); r.Status != 200 || r.json(t)["expired"] != true {
+		t.Fatalf("retrieve after the deadline: %d %s", r.Status, r.Body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "expirer.db")); !os.IsNotExist(err) {
+		t.Fatalf("expirer.db with the expirer off: %v", err)
 	}
 }

@@ -128,11 +128,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	files := &app.Files{Content: contentStore{content}, Log: s.log, Reads: s.reads, Links: links, MaxBytes: cfg.MaxUploadBytes}
 	links.Files = files
-	s.exp, err = expirer.Start(ctx, expirer.Config{
-		SchedulePath: cfg.Path("expirer.db"), Name: cfg.ExpirerName, Replicas: cfg.Replicas,
-	}, expirer.Deps{Conn: s.conn.NC, Links: links, Now: o.now, Logger: logger})
-	if err != nil {
-		return nil, err
+	if !cfg.NoExpirer {
+		s.exp, err = expirer.Start(ctx, expirer.Config{
+			SchedulePath: cfg.Path("expirer.db"), Name: cfg.ExpirerName, Replicas: cfg.Replicas,
+		}, expirer.Deps{Conn: s.conn.NC, Links: links, Now: o.now, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	handler := httpapi.New(httpapi.Deps{
