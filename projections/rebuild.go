@@ -87,7 +87,8 @@ type claim struct {
 }
 
 // rebuildMemory bounds the bytes a Rebuild holds before it writes them:
-// pending link states while events arrive, index entries in Finish.
+// pending link states while events arrive (while one such batch is being
+// written the next fills, so up to twice this), index entries in Finish.
 const rebuildMemory = 64 << 20
 
 // rebuildFill is the fill of pages that a Rebuild writes in key order.

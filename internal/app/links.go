@@ -123,14 +123,14 @@ func (s *Links) onceID(mode events.Mode, keyID, key string) string {
 
 // CreateOnce is Create for a request that carries an idempotency key
 // (in.Audit.IdempotencyKey, within the API key in.Audit.KeyID). The new
-// link's id is derived from those two and the mode (onceID), so the event log itself makes the request
-// idempotent, with no record of its own: the append expects the link's
-// subject to be empty, so of any number of retries, concurrent or days
-// apart, exactly one creates the link; every other one finds the link's
-// LinkCreated and answers with the link as that event made it (a Replay),
-// or with ErrIdempotencyMismatch when its parameters would have made a
-// different link. A request that fails creates nothing, and a retry runs
-// again.
+// link's id is derived from those two and the mode (onceID), so the event
+// log itself makes the request idempotent, with no record of its own: the
+// append expects the link's subject to be empty, so of any number of
+// retries, concurrent or days apart, exactly one creates the link; every
+// other one finds the link's LinkCreated and answers with the link as that
+// event made it (a Replay), or with ErrIdempotencyMismatch when its
+// parameters would have made a different link. A request that fails
+// creates nothing, and a retry runs again.
 func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *Replay, error) {
 	if in.Audit.IdempotencyKey == "" {
 		return domain.Link{}, nil, errors.New("app: CreateOnce without an idempotency key")

@@ -139,12 +139,8 @@ func checkIdempotencyKey(c *gin.Context) (string, bool) {
 }
 
 // idempotencyKeyOnly is the middleware of the routes that make themselves
-// idempotent: it only checks the header.
-func idempotencyKeyOnly(c *gin.Context) {
-	if _, ok := checkIdempotencyKey(c); !ok {
-		c.Abort()
-	}
-}
+// idempotent: it only checks the header (and aborts on a bad one).
+func idempotencyKeyOnly(c *gin.Context) { checkIdempotencyKey(c) }
 
 // idempotencyMismatch answers a request whose idempotency key was first
 // used with other parameters, in the dialect of its path.
