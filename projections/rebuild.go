@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,16 +57,19 @@ type Rebuild struct {
 	arena    arena                   // memory of the pending records and keys
 	files    []pendingFile
 	skips    []skip
-	held     int           // bytes held by the above
-	released []claim       // tokens that links gave up, kept to the end
-	claims   arena         // their memory
-	stopped  error         // why the rebuild cannot go on, wrapping ErrStopped
-	memory   int           // rebuildMemory; tests make it small
-	nlinks   int           // links taken, an estimate of how many there are
-	batch    int           // insertBatch; tests make it small
-	lastKey  [2][]byte     // the greatest link key written, per mode (modeSlot)
-	writing  *rebuildWrite // the flush being written, if any
-	decoded  []decoded
+	held     int       // bytes held by the above
+	released []claim   // tokens that links gave up, kept to the end
+	claims   arena     // their memory
+	stopped  error     // why the rebuild cannot go on, wrapping ErrStopped
+	memory   int       // rebuildMemory; tests make it small
+	nlinks   int       // links taken, an estimate of how many there are
+	batch    int       // insertBatch; tests make it small
+	lastKey  [2][]byte // the greatest link key written, per mode (modeSlot)
+	// writtenHashes holds a hash of every link key written (no pointers,
+	// so the collector does not scan it: 600,000 links take about 10 MiB).
+	writtenHashes map[uint64]struct{}
+	writing       *rebuildWrite // the flush being written, if any
+	decoded       []decoded
 }
 
 // pendingLink is the latest state of a link that a Rebuild knows of.
@@ -88,8 +92,12 @@ type claim struct {
 
 // rebuildMemory bounds the bytes a Rebuild holds before it writes them:
 // pending link states while events arrive (while one such batch is being
-// written the next fills, so up to twice this), index entries in Finish.
-const rebuildMemory = 64 << 20
+// written the next fills, so up to twice this), and half of it in index
+// entries in Finish. Fewer, larger batches matter most for links whose ids
+// are not time-ordered (created with an idempotency key): each batch is
+// merged into the links already written. 128 MiB holds the links of about
+// 700,000 events.
+const rebuildMemory = 128 << 20
 
 // rebuildFill is the fill of pages that a Rebuild writes in key order.
 // bbolt's default split leaves such pages half empty; fuller pages make a
@@ -136,7 +144,7 @@ func (s *Store) Rebuild() (*Rebuild, error) {
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("projections: rebuild: %w", err)
 	}
-	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, memory: rebuildMemory, batch: insertBatch}, nil
+	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, writtenHashes: map[uint64]struct{}{}, memory: rebuildMemory, batch: insertBatch}, nil
 }
 
 // Checkpoint returns the sequence of the last record the rebuild took.
@@ -283,13 +291,22 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 }
 
 // mayHold reports whether the file may hold key: whether a key of its mode
-// at least as great was written. Ids start with their creation time, so
-// the key of a new link is greater than any written, and its lookup, which
-// would find nothing, is skipped.
+// at least as great was written, and a key with its hash was. Most ids
+// start with their creation time, so the key of a new link is greater than
+// any written; ids derived from an idempotency key are not ordered, but
+// their hash is not among those written. Either way the lookup, which would
+// find nothing, is skipped.
 func (r *Rebuild) mayHold(key []byte) bool {
 	last := r.lastKey[modeSlot(key[0])]
-	return last != nil && bytes.Compare(key, last) <= 0
+	if last == nil || bytes.Compare(key, last) > 0 {
+		return false
+	}
+	_, ok := r.writtenHashes[maphash.Bytes(hashSeed, key)]
+	return ok
 }
+
+// hashSeed seeds the hashes of Rebuild.writtenHashes.
+var hashSeed = maphash.MakeSeed()
 
 // modeSlot numbers the mode bytes 0 and 1.
 func modeSlot(mode byte) int {
@@ -331,6 +348,7 @@ func (r *Rebuild) flush() error {
 	}
 	slices.SortFunc(dirty, func(a, b *pendingLink) int { return bytes.Compare(a.key, b.key) })
 	for _, p := range dirty {
+		r.writtenHashes[maphash.Bytes(hashSeed, p.key)] = struct{}{}
 		if last := &r.lastKey[modeSlot(p.key[0])]; bytes.Compare(p.key, *last) > 0 {
 			*last = append((*last)[:0], p.key...)
 		}
@@ -458,14 +476,16 @@ var indexBuckets = [numIndexes][]byte{
 }
 
 // buildIndexes derives every index entry from the records, in rounds of
-// about r.memory bytes: it reads the records of a round in key order, sorts
-// their entries (an index per goroutine) and inserts them in key order.
+// about r.memory/2 bytes: it reads the records of a round in key order,
+// sorts their entries (an index per goroutine) and inserts them in key
+// order.
 func (r *Rebuild) buildIndexes() error {
+	budget := max(r.memory/2, 1) // at least one link per round
 	var runs [numIndexes]indexRun
 	for i := range runs {
 		// Enough for every entry of a typical link in one round.
-		runs[i].buf = make([]byte, 0, min(r.memory/2, r.nlinks*96))
-		runs[i].refs = make([]entryRef, 0, min(r.memory/64, r.nlinks))
+		runs[i].buf = make([]byte, 0, min(budget/2, r.nlinks*96))
+		runs[i].refs = make([]entryRef, 0, min(budget/64, r.nlinks))
 	}
 	var scratch arena
 	var from []byte // the first link key of the next round; nil: done
@@ -482,7 +502,7 @@ func (r *Rebuild) buildIndexes() error {
 			}
 			held := 0
 			for ; k != nil; k, v = c.Next() {
-				if held >= r.memory {
+				if held >= budget {
 					next = append([]byte(nil), k...)
 					return nil
 				}

@@ -31,6 +31,11 @@ import (
 // benchEvents is the length of the stream BenchmarkProjector replays.
 const benchEvents = 1_000_000
 
+// derivedIDs (FILELINKS_BENCH_DERIVED_IDS=1) gives the links ids derived
+// from an idempotency key, as a create with one (every SDK create) makes:
+// not time-ordered, so they reach the read model in random key order.
+var derivedIDs = os.Getenv("FILELINKS_BENCH_DERIVED_IDS") == "1"
+
 // BenchmarkProjector replays a stream of a million real events into a fresh
 // read model, the way the service catches up after a start on an empty
 // file: the service's own projector (StartProjector: Log.Follow feeding
@@ -325,6 +330,10 @@ func (f *filler) create() {
 		exp = new(f.now.Add(24 * time.Hour))
 	}
 	id := randid.New("link_")
+	if derivedIDs {
+		// As made by an SDK create with an Idempotency-Key: not time-ordered.
+		id = randid.Derived("link_", "bench", strconv.Itoa(f.n))
+	}
 	state := &domain.Link{ID: id, Mode: file.mode}
 	f.do(state, domain.CreateLink{
 		Mode: file.mode, LinkID: id, Token: randid.Token(),
