@@ -61,6 +61,7 @@ type Rebuild struct {
 	released []claim   // tokens that links gave up, kept to the end
 	claims   arena     // their memory
 	stopped  error     // why the rebuild cannot go on, wrapping ErrStopped
+	failed   error     // a write failed: Apply and Finish refuse
 	memory   int       // rebuildMemory; tests make it small
 	nlinks   int       // links taken, an estimate of how many there are
 	batch    int       // insertBatch; tests make it small
@@ -158,6 +159,9 @@ func (r *Rebuild) Checkpoint() uint64 { return r.last }
 func (r *Rebuild) Apply(recs []events.Record) error {
 	if r.db == nil {
 		return errors.New("projections: rebuild: finished or aborted")
+	}
+	if r.failed != nil {
+		return r.failed
 	}
 	if r.stopped != nil {
 		return r.stopped
@@ -405,7 +409,10 @@ func (r *Rebuild) waitWrite() error {
 	err := <-w.done
 	r.writing = nil
 	if err != nil {
-		return fmt.Errorf("projections: rebuild: write: %w", err)
+		// Its links are no longer held anywhere: the rebuild cannot
+		// finish, only be aborted.
+		r.failed = fmt.Errorf("projections: rebuild: write: %w", err)
+		return r.failed
 	}
 	return nil
 }
@@ -424,6 +431,9 @@ func (r *Rebuild) Finish() (err error) {
 			_ = r.Abort()
 		}
 	}()
+	if r.failed != nil {
+		return r.failed
+	}
 	if err := r.flush(); err != nil {
 		return err
 	}
@@ -432,14 +442,14 @@ func (r *Rebuild) Finish() (err error) {
 	}
 	// The links are written: have the kernel write them to disk while the
 	// indexes are built, so that the final fsync has only the indexes
-	// left to wait for. An error here shows again in that fsync.
-	synced := make(chan struct{})
-	go func() {
-		defer close(synced)
-		_ = r.db.Sync()
-	}()
+	// left to wait for. A writeback error is reported once per file, so
+	// this sync's error counts as much as the final one's.
+	synced := make(chan error, 1)
+	go func() { synced <- r.db.Sync() }()
 	err = r.buildIndexes()
-	<-synced
+	if serr := <-synced; err == nil && serr != nil {
+		err = fmt.Errorf("projections: rebuild: %w", serr)
+	}
 	if err != nil {
 		return err
 	}

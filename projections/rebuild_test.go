@@ -212,6 +212,47 @@ func TestRebuild_Stop(t *testing.T) {
 	}
 }
 
+// TestRebuild_WriteFails: when the write of a flushed batch fails, its links
+// are held nowhere else, so the rebuild must not finish without them: Apply
+// and Finish refuse from then on, and the store stays empty.
+func TestRebuild_WriteFails(t *testing.T) {
+	st := newStream(t)
+	for i := range 20 {
+		st.create(events.ModeLive, fmt.Sprintf("link_%02d", i), "file_1", base, nil, nil)
+	}
+	s, _ := openStore(t, Options{Logger: slog.New(slog.DiscardHandler)})
+	r, err := s.Rebuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.memory, r.batch = 1, 7 // every Apply flushes
+	if err := r.Apply(st.recs[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitWrite(); err != nil {
+		t.Fatal(err)
+	}
+	// The write of the batch being flushed fails (as on a full disk); the
+	// file itself stays usable.
+	failed := &rebuildWrite{links: map[string]*pendingLink{}, done: make(chan error, 1)}
+	failed.done <- errors.New("no space left on device")
+	r.writing = failed
+	for range 2 {
+		if err := r.Apply(st.recs[5:]); err == nil || !strings.Contains(err.Error(), "no space left") {
+			t.Fatalf("Apply after a failed write: err = %v", err)
+		}
+	}
+	if err := r.Finish(); err == nil {
+		t.Fatal("Finish after a failed write succeeded")
+	}
+	if s.Checkpoint() != 0 {
+		t.Fatalf("Checkpoint() = %d after a failed rebuild, want 0", s.Checkpoint())
+	}
+	if _, err := s.Get(events.ModeLive, "link_12"); err == nil {
+		t.Fatal("a link of the failed rebuild is in the store")
+	}
+}
+
 // TestRebuild_SharedToken: when two links held one token, which one the
 // token index names depends on the order of events, which a rebuild does
 // not keep: Finish refuses, and the store is left as it was.

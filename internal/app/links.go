@@ -159,32 +159,70 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 		}
 		return s.decide(state, cmd, in.Audit)
 	})
-	if domain.ErrorCode(err) == domain.EINVALID && !exists {
+	if code := domain.ErrorCode(err); (code == domain.EINVALID || code == domain.ENOTFOUND) && !exists {
 		// Refused now, but perhaps accepted before, when for instance its
-		// expires_at was still in the future: then it is a replay.
-		if _, _, found, ferr := s.Log.First(ctx, in.Mode, cmd.LinkID); ferr == nil && found {
-			exists, err = true, nil
+		// expires_at was still in the future: then it is a replay (or a
+		// mismatch, if the parameters differ).
+		_, firstSeq, found, ferr := s.Log.First(ctx, in.Mode, cmd.LinkID)
+		switch {
+		case ferr != nil:
+			return domain.Link{}, nil, ferr
+		case found:
+			exists, err, seq = true, nil, firstSeq
 		}
 	}
 	switch {
 	case err != nil:
 		return domain.Link{}, nil, err
 	case exists:
-		return s.replay(ctx, in, cmd)
+		link, replay, err := s.replay(ctx, in, cmd)
+		if err == nil {
+			// Like the first request, answer once the read model shows
+			// the link, so the caller's next read finds it.
+			s.waitProjected(ctx, seq)
+		}
+		return link, replay, err
 	}
 	s.waitProjected(ctx, seq)
 	return link, nil, nil
 }
 
+// ErrIdempotencyInProgress is returned by CreateOnce when the link of the
+// key exists but its first event cannot be read yet (a replica of the
+// stream that has not stored it): the caller retries.
+var ErrIdempotencyInProgress = errors.New("app: idempotency key in use")
+
+// firstAttempts bounds how often replay reads a link's first event that
+// the link's last event says exists.
+const firstAttempts = 4
+
 // replay answers a CreateOnce whose link exists: with the link as its
 // LinkCreated made it, if that event came from a request with the same
 // idempotency key and parameters.
 func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLink) (domain.Link, *Replay, error) {
-	e, _, found, err := s.Log.First(ctx, in.Mode, cmd.LinkID)
-	if err != nil {
-		return domain.Link{}, nil, err
+	var e events.Event
+	for attempt := 1; ; attempt++ {
+		var found bool
+		var err error
+		e, _, found, err = s.Log.First(ctx, in.Mode, cmd.LinkID)
+		switch {
+		case err != nil:
+			return domain.Link{}, nil, err
+		case found:
+		case attempt == firstAttempts:
+			return domain.Link{}, nil, ErrIdempotencyInProgress
+		default:
+			// A direct get answered by a replica that is behind.
+			select {
+			case <-ctx.Done():
+				return domain.Link{}, nil, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+			}
+			continue
+		}
+		break
 	}
-	if !found || e.Type != events.TypeLinkCreated || e.Audit.KeyID != in.Audit.KeyID ||
+	if e.Type != events.TypeLinkCreated || e.Audit.KeyID != in.Audit.KeyID ||
 		e.Audit.IdempotencyKey != in.Audit.IdempotencyKey {
 		return domain.Link{}, nil, ErrIdempotencyMismatch
 	}

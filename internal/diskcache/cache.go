@@ -108,6 +108,17 @@ func name(sha string, size int64) string {
 	return sha + "-" + strconv.FormatInt(size, 10)
 }
 
+// checkedName is name for a lower-case hex SHA-256 and a size that is not
+// negative, and false for anything else, which could not name a file of
+// the cache.
+func checkedName(sha string, size int64) (string, bool) {
+	n := name(sha, size)
+	if s, sz, ok := parseName(n); !ok || s != strings.ToLower(s) || sz != size {
+		return "", false
+	}
+	return n, true
+}
+
 // parseName reads a name made by name.
 func parseName(n string) (sha string, size int64, ok bool) {
 	sha, sz, found := strings.Cut(n, "-")
@@ -127,7 +138,10 @@ func parseName(n string) (sha string, size int64, ok bool) {
 // Get opens the cached copy of the content with this SHA-256 (lower-case
 // hex) and size, or reports false when there is none.
 func (c *Cache) Get(sha string, size int64) (*os.File, bool) {
-	n := name(sha, size)
+	n, ok := checkedName(sha, size)
+	if !ok {
+		return nil, false
+	}
 	c.mu.Lock()
 	e := c.entries[n]
 	if e != nil {
@@ -139,7 +153,7 @@ func (c *Cache) Get(sha string, size int64) (*os.File, bool) {
 		return nil, false
 	}
 	f, err := os.Open(filepath.Join(c.dir, n))
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
 		// Deleted behind the cache's back: forget it.
 		c.mu.Lock()
 		if c.entries[n] == e {
@@ -147,7 +161,9 @@ func (c *Cache) Get(sha string, size int64) (*os.File, bool) {
 			c.total -= e.size
 		}
 		c.mu.Unlock()
-		return nil, false
+	}
+	if err != nil {
+		return nil, false // the caller reads from the store instead
 	}
 	return f, true
 }
@@ -156,7 +172,10 @@ func (c *Cache) Get(sha string, size int64) (*os.File, bool) {
 // cache, in the background, unless it is cached or being copied already,
 // does not fit, or maxFills copies are running. It returns at once.
 func (c *Cache) Fill(sha string, size int64, src func(context.Context) (io.ReadCloser, error)) {
-	n := name(sha, size)
+	n, ok := checkedName(sha, size)
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.entries[n] != nil || c.filling[n] || size > c.max {

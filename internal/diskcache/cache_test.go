@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,6 +78,19 @@ func TestCache_FillAndGet(t *testing.T) {
 	}
 	if _, ok := c.Get(sha, int64(len(b))+1); ok {
 		t.Fatal("hit with another size")
+	}
+	// Names that are not a SHA-256 and a size are never files of the cache.
+	for _, bad := range []string{"../" + sha[3:], strings.ToUpper(sha), sha[:63], sha + "0", ""} {
+		if _, ok := c.Get(bad, int64(len(b))); ok {
+			t.Fatalf("hit for %q", bad)
+		}
+		c.Fill(bad, int64(len(b)), source(b))
+	}
+	if _, ok := c.Get(sha, -1); ok {
+		t.Fatal("hit for a negative size")
+	}
+	if st := c.Stats(); st.Files != 1 {
+		t.Fatalf("bad names were filled: %+v", st)
 	}
 	if st := c.Stats(); st.Files != 1 || st.Bytes != int64(len(b)) {
 		t.Fatalf("Stats() = %+v", st)

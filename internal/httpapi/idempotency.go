@@ -65,7 +65,6 @@ func (d *Deps) idempotent(c *gin.Context) {
 	if !ok || key == "" || d.Idem == nil {
 		return
 	}
-	stripe := strings.HasPrefix(c.Request.URL.Path, "/v1/")
 	fp, err := fingerprint(c)
 	if err != nil {
 		errorFor(c, http.StatusRequestEntityTooLarge, err.Error())
@@ -78,13 +77,7 @@ func (d *Deps) idempotent(c *gin.Context) {
 		idempotencyMismatch(c, key)
 		return
 	case errors.Is(err, ErrIdempotencyInUse):
-		msg := "There is currently another in-progress request using this idempotency key (probably means you have " +
-			"sent the same request twice at the same time); please retry in a moment."
-		if stripe {
-			stripeFail(c, http.StatusConflict, stripeError{Type: stripeInvalidRequest, Code: "idempotency_key_in_use", Message: msg})
-		} else {
-			drFail(c, http.StatusConflict, "idempotency_key_in_use", "Idempotency-Key", msg)
-		}
+		idempotencyInUse(c)
 		return
 	case err != nil:
 		d.Logger.Error("idempotency store", "request_id", getRequestID(c), "err", err)
@@ -115,7 +108,7 @@ func (d *Deps) idempotent(c *gin.Context) {
 }
 
 // checkIdempotencyKey reads the Idempotency-Key header, echoes it, and
-// refuses one that is too long. With no header it returns "" and ok: the
+// refuses one that is too long or not printable ASCII. With no header it returns "" and ok: the
 // request is not idempotent. With !ok the answer is sent and the chain
 // aborted. Every POST route runs it, through idempotent or as the
 // middleware of the routes whose handlers make themselves idempotent
@@ -125,9 +118,18 @@ func checkIdempotencyKey(c *gin.Context) (string, bool) {
 	if key == "" {
 		return "", true
 	}
-	c.Header("Idempotency-Key", key)
-	if len(key) > MaxIdempotencyKeyLen {
-		msg := fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)
+	msg := ""
+	switch {
+	case len(key) > MaxIdempotencyKeyLen:
+		msg = fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)
+	case strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0:
+		// Events store text as UTF-8 JSON: another byte would not come
+		// back as it was sent, and a retry would not find its key.
+		msg = "Idempotency keys may contain only printable ASCII characters."
+	default:
+		c.Header("Idempotency-Key", key)
+	}
+	if msg != "" {
 		if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
 			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key", Message: msg})
 		} else {
@@ -151,6 +153,18 @@ func idempotencyMismatch(c *gin.Context, key string) {
 		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency, Message: msg})
 	} else {
 		drFail(c, http.StatusBadRequest, "idempotency_error", "Idempotency-Key", msg)
+	}
+}
+
+// idempotencyInUse answers a request whose idempotency key is held by a
+// request still running, in the dialect of its path.
+func idempotencyInUse(c *gin.Context) {
+	msg := "There is currently another in-progress request using this idempotency key (probably means you have " +
+		"sent the same request twice at the same time); please retry in a moment."
+	if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+		stripeFail(c, http.StatusConflict, stripeError{Type: stripeInvalidRequest, Code: "idempotency_key_in_use", Message: msg})
+	} else {
+		drFail(c, http.StatusConflict, "idempotency_key_in_use", "Idempotency-Key", msg)
 	}
 }
 

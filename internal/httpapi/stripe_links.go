@@ -76,6 +76,9 @@ func (d *Deps) createLink(c *gin.Context, in app.CreateInput, fail func(*gin.Con
 	case errors.Is(err, app.ErrIdempotencyMismatch):
 		idempotencyMismatch(c, in.Audit.IdempotencyKey)
 		return domain.Link{}, time.Time{}, false
+	case errors.Is(err, app.ErrIdempotencyInProgress):
+		idempotencyInUse(c)
+		return domain.Link{}, time.Time{}, false
 	case err != nil:
 		fail(c, err)
 		return domain.Link{}, time.Time{}, false

@@ -50,10 +50,12 @@ func TestIdempotentCreate(t *testing.T) {
 	if r := in.do("GET", "/v1/file_links/"+id, testKey, "", nil); r.Status != 404 {
 		t.Fatalf("the deleted link came back: %d %s", r.Status, r.Body)
 	}
-	// Other parameters under the key: refused, before and after expiry.
+	// Other parameters under the key: refused, before and after expiry,
+	// even when they would fail on their own (a file that does not exist).
 	for _, v := range []url.Values{
 		{"file": {fileID}, "expires_at": vals["expires_at"], "metadata[a]": {"2"}},
 		{"file": {fileID}, "metadata[a]": {"1"}},
+		{"file": {"file_missing"}, "metadata[a]": {"1"}},
 	} {
 		r := in.form("POST", "/v1/file_links", testKey, v, "Idempotency-Key", "late-retry")
 		if r.Status != 400 || r.stripeErr(t)["type"] != "idempotency_error" {
@@ -116,6 +118,10 @@ func TestIdempotentCreate_DigitalRiver(t *testing.T) {
 	other := post(seedCreate(fileID, "2098"))
 	if _, e := other.drErr(t); other.Status != 400 || e["code"] != "idempotency_error" {
 		t.Fatalf("other parameters: %d %s", other.Status, other.Body)
+	}
+	latin1 := in.do("POST", "/file-links", testKey, "application/json", strings.NewReader(body), "Idempotency-Key", "cl\xe9")
+	if _, e := latin1.drErr(t); latin1.Status != 400 || e["code"] != "invalid_parameter" || e["parameter"] != "Idempotency-Key" {
+		t.Fatalf("non-ASCII key: %d %s", latin1.Status, latin1.Body)
 	}
 	long := in.do("POST", "/file-links", testKey, "application/json", strings.NewReader(body), "Idempotency-Key", strings.Repeat("k", 256))
 	if _, e := long.drErr(t); long.Status != 400 || e["code"] != "invalid_parameter" {
