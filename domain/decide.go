@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"maps"
 	"time"
 
 	"github.com/filelinks/filelinks/events"
@@ -71,6 +72,22 @@ func Decide(state Link, cmd Command, now time.Time) ([]events.Payload, error) {
 		return []events.Payload{events.LinkDeleted{}}, nil
 	}
 	return nil, Errorf(EINTERNAL, ReasonInvalidCommand, "", "unknown command %T", cmd)
+}
+
+// SameCreate reports whether cmd, decided at the time at for a new link,
+// makes the link that created records (the token aside, which is random):
+// whether a retry of a create with an idempotency key asks for what the
+// first request did.
+func SameCreate(created events.LinkCreated, cmd CreateLink, at time.Time) bool {
+	cmd.Token = created.Token
+	payloads, err := decideCreate(Link{ID: cmd.LinkID, Mode: cmd.Mode}, cmd, at)
+	if err != nil || len(payloads) != 1 {
+		return false
+	}
+	again, ok := payloads[0].(events.LinkCreated)
+	return ok && again.FileID == created.FileID && maps.Equal(again.Metadata, created.Metadata) &&
+		(again.ExpiresAt == nil) == (created.ExpiresAt == nil) &&
+		(again.ExpiresAt == nil || again.ExpiresAt.Equal(*created.ExpiresAt))
 }
 
 func decideCreate(state Link, c CreateLink, now time.Time) ([]events.Payload, error) {

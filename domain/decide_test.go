@@ -605,3 +605,49 @@ func TestDecide_NilCommand(t *testing.T) {
 	_, err := domain.Decide(domain.Link{ID: testLinkID, Mode: testMode}, nil, t0)
 	checkErr(t, err, errWant(domain.EINTERNAL, domain.ReasonInvalidCommand, ""))
 }
+
+// TestSameCreate: a retried create asks for the same link when it names the
+// same file, expiry and metadata; it is judged at the time of the first
+// request, so an expiry that has passed since still matches.
+func TestSameCreate(t *testing.T) {
+	hour := t0.Add(time.Hour)
+	first := domain.CreateLink{
+		Mode: testMode, LinkID: testLinkID, Token: testToken, File: linkableFile(), ExpiresAt: &hour,
+		Metadata: domain.MetadataPatch{Set: map[string]string{"a": "1", "gone": ""}},
+	}
+	payloads, err := domain.Decide(domain.Link{ID: testLinkID, Mode: testMode}, first, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := payloads[0].(events.LinkCreated)
+	retry := first
+	retry.Token = "another random token"
+	if !domain.SameCreate(created, retry, t0) {
+		t.Fatal("the same create, with its own token, is not the same")
+	}
+	if domain.SameCreate(created, retry, hour.Add(time.Minute)) {
+		t.Fatal("judged at a time when its expiry had passed, it still matches")
+	}
+	other := func(change func(*domain.CreateLink)) domain.CreateLink {
+		c := retry
+		change(&c)
+		return c
+	}
+	nanos := hour.Add(500 * time.Millisecond) // expiries are kept to the second
+	if !domain.SameCreate(created, other(func(c *domain.CreateLink) { c.ExpiresAt = &nanos }), t0) {
+		t.Error("the same expiry to the second is not the same")
+	}
+	later := hour.Add(time.Second)
+	for name, c := range map[string]domain.CreateLink{
+		"other file":     other(func(c *domain.CreateLink) { f := linkableFile(); f.ID = "file_2"; c.File = f }),
+		"other expiry":   other(func(c *domain.CreateLink) { c.ExpiresAt = &later }),
+		"no expiry":      other(func(c *domain.CreateLink) { c.ExpiresAt = nil }),
+		"other metadata": other(func(c *domain.CreateLink) { c.Metadata = domain.MetadataPatch{Set: map[string]string{"a": "2"}} }),
+		"no metadata":    other(func(c *domain.CreateLink) { c.Metadata = domain.MetadataPatch{} }),
+		"invalid":        other(func(c *domain.CreateLink) { c.File = domain.File{ID: "file_1"} }),
+	} {
+		if domain.SameCreate(created, c, t0) {
+			t.Errorf("%s: the same", name)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"time"
 
 	"github.com/filelinks/filelinks/domain"
@@ -222,35 +221,12 @@ func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLin
 		}
 		break
 	}
-	if e.Type != events.TypeLinkCreated || e.Audit.KeyID != in.Audit.KeyID ||
-		e.Audit.IdempotencyKey != in.Audit.IdempotencyKey {
+	created, ok := e.Payload.(events.LinkCreated)
+	if !ok || e.Audit.KeyID != in.Audit.KeyID || e.Audit.IdempotencyKey != in.Audit.IdempotencyKey ||
+		!domain.SameCreate(created, cmd, e.Time) {
 		return domain.Link{}, nil, ErrIdempotencyMismatch
 	}
-	// The parameters match if deciding the command again, at the time the
-	// first request was decided, makes the same link (the token aside,
-	// which is random).
-	first := domain.FromState(e.Link)
-	cmd.Token = first.Token
-	payloads, err := domain.Decide(domain.Link{ID: cmd.LinkID, Mode: in.Mode}, cmd, e.Time)
-	if err != nil || len(payloads) != 1 {
-		return domain.Link{}, nil, ErrIdempotencyMismatch
-	}
-	evs, _ := domain.Seal(cmd.LinkID, in.Mode, domain.Link{ID: cmd.LinkID, Mode: in.Mode}, payloads, e.Time, e.Audit, []string{e.ID})
-	if again := domain.FromState(evs[0].Link); !sameLink(again, first) {
-		return domain.Link{}, nil, ErrIdempotencyMismatch
-	}
-	return first, &Replay{RequestID: e.Audit.RequestID, At: e.Time}, nil
-}
-
-// sameLink reports whether two states of a link are the same.
-func sameLink(a, b domain.Link) bool {
-	return a.ID == b.ID && a.Mode == b.Mode && a.FileID == b.FileID && a.Token == b.Token &&
-		a.Created.Equal(b.Created) && sameTime(a.ExpiresAt, b.ExpiresAt) && sameTime(a.ExpiredAt, b.ExpiredAt) &&
-		sameTime(a.DeletedAt, b.DeletedAt) && a.Version == b.Version && maps.Equal(a.Metadata, b.Metadata)
-}
-
-func sameTime(a, b *time.Time) bool {
-	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+	return domain.FromState(e.Link), &Replay{RequestID: e.Audit.RequestID, At: e.Time}, nil
 }
 
 // UpdateInput is a request to change a link.
