@@ -126,12 +126,10 @@ func (s *Store) Rebuild() (*Rebuild, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("projections: rebuild: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        s.opts.Timeout,
-		NoSync:         true,
-		NoGrowSync:     true,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+	db, err := openDB(path, bolt.Options{
+		Timeout:    s.opts.Timeout,
+		NoSync:     true,
+		NoGrowSync: true,
 		// A remap, when the file outgrows the map, makes bbolt copy every
 		// key and value the write transaction holds; rebuild transactions
 		// hold many.

@@ -3,7 +3,6 @@ package projections
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -118,18 +117,7 @@ func OpenSchedule(path string, opts ScheduleOptions) (*Schedule, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: opts.Timeout,
-		NoSync:  opts.NoSync,
-		// As for the read model: commits skip writing the free-page list,
-		// open rebuilds it by scanning, and the map freelist stays fast
-		// in a large file.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s: no lock after %s: %w", ErrLocked, path, opts.Timeout, err)
-	}
+	db, err := openDB(path, bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("projections: open schedule %s: %w", path, err)
 	}

@@ -128,18 +128,7 @@ func Open(path string, opts Options) (*Store, error) {
 
 // open opens the bbolt file and its buckets.
 func open(path string, opts Options) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: opts.Timeout,
-		NoSync:  opts.NoSync,
-		// The freelist is rebuilt by scanning the file on open instead of
-		// being written on every commit, which makes commits cheaper (etcd
-		// does the same); the map freelist stays fast in a large file.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s: no lock after %s: %w", ErrLocked, path, opts.Timeout, err)
-	}
+	db, err := openDB(path, bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
@@ -322,4 +311,18 @@ func bootID() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// openDB opens a bbolt file of this package with o and the options every
+// such file shares: the freelist is rebuilt by scanning the file on open
+// instead of being written on every commit, which makes commits cheaper
+// (etcd does the same), and the map freelist stays fast in a large file.
+// A lock not had within o.Timeout is ErrLocked.
+func openDB(path string, o bolt.Options) (*bolt.DB, error) {
+	o.NoFreelistSync, o.FreelistType = true, bolt.FreelistMapType
+	db, err := bolt.Open(path, 0o600, &o)
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s: no lock after %s: %w", ErrLocked, path, o.Timeout, err)
+	}
+	return db, err
 }
