@@ -233,4 +233,10 @@ func TestCache_CloseStopsFills(t *testing.T) {
 		t.Error("Fill ran after Close")
 		return nil, errors.New("closed")
 	})
+	c.mu.Lock()
+	filling := len(c.filling)
+	c.mu.Unlock()
+	if filling != 0 {
+		t.Fatalf("%d fills started after Close", filling)
+	}
 }
