@@ -10,8 +10,8 @@
 // checkpoint together: a crash loses a whole batch or nothing, and a batch
 // delivered again changes nothing. Queries (Get, GetByToken, List, and
 // GetFile, ListFiles for the FileCreated events that share the stream) read
-// committed state; WaitFor lets a writer wait until its own event is
-// applied, for read-your-writes.
+// committed state; WaitFor lets a process wait until the events it wrote
+// are applied before it reads, for read-your-writes.
 //
 // The package must never decide a business rule: it stores what the events
 // say, and "expired" is always domain.Link.Expired at the caller's clock. It

@@ -205,7 +205,7 @@ func (s *Store) Checkpoint() uint64 { return s.ckpt.Load() }
 // WaitFor returns nil once the event at stream sequence seq has been
 // applied (Checkpoint() >= seq), ctx.Err() when ctx ends first and ErrClosed
 // when the store is closed first. An API that appended an event waits for
-// its sequence so that its next read sees its own write.
+// its sequence before its next read, so that the read sees the write.
 func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 	for {
 		// Take the channel before reading the checkpoint: a commit after

@@ -132,7 +132,7 @@ func (f *Files) Commit(ctx context.Context, s Staged, in UploadInput) (events.Fi
 		_ = f.Discard(ctx, s)
 		return events.FileState{}, nil, err
 	}
-	f.Links.waitProjected(ctx, seq)
+	_ = f.Links.waitProjected(ctx, seq) // a link made next finds the file
 	if in.Link == nil {
 		return file, nil, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/filelinks/filelinks/domain"
@@ -23,6 +24,9 @@ type LinkReads interface {
 	Get(mode events.Mode, id string) (domain.Link, error)
 	GetByToken(token string) (domain.Link, error)
 	List(q domain.ListQuery) (domain.Page, error)
+	// Checkpoint is the sequence of the last event applied; WaitFor waits
+	// until it reaches seq.
+	Checkpoint() uint64
 	WaitFor(ctx context.Context, seq uint64) error
 }
 
@@ -46,10 +50,18 @@ type Links struct {
 	// DerivedID returns an id with the given prefix that is a function of
 	// parts (randid.Derived), for CreateOnce.
 	DerivedID func(prefix string, parts ...string) string
-	// ProjectionWait bounds how long a write waits for the read model to
-	// show it (read-your-writes). Default 5s.
+	// ProjectionWait bounds how long a read waits for the read model to
+	// show this process's link writes, and a file upload for its file
+	// (read-your-writes). Default 5s.
 	ProjectionWait time.Duration
 	Logger         *slog.Logger
+
+	// written is the stream sequence of the latest link event this process
+	// appended; reads wait until the read model has applied it (caughtUp).
+	written atomic.Uint64
+	// gaveUp is the highest mark a read waited for in vain (the read model
+	// stalled): later reads do not wait for it again.
+	gaveUp atomic.Uint64
 }
 
 // now returns the current time in UTC, to the millisecond: the precision of
@@ -95,7 +107,7 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 	if err != nil {
 		return domain.Link{}, err
 	}
-	s.waitProjected(ctx, seq)
+	s.wrote(seq)
 	return link, nil
 }
 
@@ -176,13 +188,13 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 	case exists:
 		link, replay, err := s.replay(ctx, in, cmd)
 		if err == nil {
-			// Like the first request, answer once the read model shows
-			// the link, so the caller's next read finds it.
-			s.waitProjected(ctx, seq)
+			// Like after the first request, the caller's next read
+			// finds the link.
+			s.wrote(seq)
 		}
 		return link, replay, err
 	}
-	s.waitProjected(ctx, seq)
+	s.wrote(seq)
 	return link, nil, nil
 }
 
@@ -272,18 +284,26 @@ func (s *Links) Get(ctx context.Context, mode events.Mode, id string) (domain.Li
 	if !domain.ValidID(id) {
 		return domain.Link{}, domain.LinkNotFound(id)
 	}
+	s.caughtUp(ctx)
 	return s.Reads.Get(mode, id)
 }
 
 // List returns a page of links; q.Now is set to the current time.
 func (s *Links) List(ctx context.Context, q domain.ListQuery) (domain.Page, error) {
+	s.caughtUp(ctx)
 	q.Now = s.now()
 	return s.Reads.List(q)
 }
 
-// run applies cmd to the link through the event log, then waits until the
-// read model shows the result, so that the caller's next read sees its
-// write.
+// GetByToken returns the link of a public URL's token as the read model
+// has it.
+func (s *Links) GetByToken(ctx context.Context, token string) (domain.Link, error) {
+	s.caughtUp(ctx)
+	return s.Reads.GetByToken(token)
+}
+
+// run applies cmd to the link through the event log and marks it written
+// (see caughtUp).
 func (s *Links) run(ctx context.Context, mode events.Mode, id string, cmd domain.Command, audit events.Audit) (domain.Link, error) {
 	link, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
 		return s.decide(state, cmd, audit)
@@ -291,7 +311,7 @@ func (s *Links) run(ctx context.Context, mode events.Mode, id string, cmd domain
 	if err != nil {
 		return domain.Link{}, err
 	}
-	s.waitProjected(ctx, seq)
+	s.wrote(seq)
 	return link, nil
 }
 
@@ -311,9 +331,48 @@ func (s *Links) decide(state domain.Link, cmd domain.Command, audit events.Audit
 	return evs, nil
 }
 
-func (s *Links) waitProjected(ctx context.Context, seq uint64) {
-	if seq == 0 {
+// Read-your-writes. A link write returns once its event is stored, without
+// waiting for the read model. The process remembers the sequence of the
+// latest link event it appended (wrote), and a read first waits until the
+// read model has applied it (caughtUp). A client's read after its write
+// through this process thus shows the write, while a burst of writes pays
+// no wait at all: the projector applies them in batches as large as the
+// backlog, with nobody waiting on each commit.
+
+// wrote marks seq, the sequence of a link event just appended, as written.
+func (s *Links) wrote(seq uint64) { raise(&s.written, seq) }
+
+// raise sets a to v unless it already holds as much.
+func raise(a *atomic.Uint64, v uint64) {
+	for {
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// caughtUp waits, at most ProjectionWait, until the read model has applied
+// every link event this process had appended when it was called. A read
+// model that stalls delays the reads that follow one write, not every
+// read: a mark that was waited for in vain is not waited for again.
+func (s *Links) caughtUp(ctx context.Context) {
+	mark := s.written.Load()
+	if mark <= s.gaveUp.Load() {
 		return
+	}
+	err := s.waitProjected(ctx, mark)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		raise(&s.gaveUp, mark)
+	}
+}
+
+// waitProjected waits, at most ProjectionWait, until the read model has
+// applied the event at seq. Running late is logged and returned; the event
+// is stored all the same, only a read may not show it yet.
+func (s *Links) waitProjected(ctx context.Context, seq uint64) error {
+	if seq == 0 || s.Reads.Checkpoint() >= seq {
+		return nil
 	}
 	wait := s.ProjectionWait
 	if wait == 0 {
@@ -321,8 +380,9 @@ func (s *Links) waitProjected(ctx context.Context, seq uint64) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := s.Reads.WaitFor(ctx, seq); err != nil && s.Logger != nil {
-		// The write is stored; only the caller's next read may not show it yet.
-		s.Logger.Warn("read model behind the event log after a write", "seq", seq, "err", err)
+	err := s.Reads.WaitFor(ctx, seq)
+	if err != nil && s.Logger != nil {
+		s.Logger.Warn("read model behind the event log", "seq", seq, "err", err)
 	}
+	return err
 }

@@ -28,7 +28,7 @@ var ErrLinkGone = domain.Errorf(domain.ENOTFOUND, domain.ReasonLinkExpired, "", 
 // on even before the expirer's event lands. Unknown and deleted tokens give
 // the same not-found error.
 func (f *Files) Open(ctx context.Context, token string) (Shared, error) {
-	link, err := f.Links.Reads.GetByToken(token)
+	link, err := f.Links.GetByToken(ctx, token)
 	if err != nil {
 		return Shared{}, err
 	}
