@@ -59,6 +59,8 @@ type Store struct {
 
 	bootGuard bool // SyncOnBootChange is in force
 
+	hurry chan struct{} // WaitFor is waiting; see Hurry
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit; see WaitFor
 	closed  bool
@@ -132,7 +134,7 @@ func open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
-	s := &Store{db: db, log: opts.Logger, path: path, opts: opts, changed: make(chan struct{})}
+	s := &Store{db: db, log: opts.Logger, path: path, opts: opts, changed: make(chan struct{}), hurry: make(chan struct{}, 1)}
 	var ckpt uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		var err error
@@ -220,12 +222,22 @@ func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 			return ErrClosed
 		}
 		select {
+		case s.hurry <- struct{}{}:
+		default:
+		}
+		select {
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
+
+// Hurry receives a value whenever a WaitFor is waiting for an event not
+// applied yet: a reader of the stream that holds batches open to make them
+// larger (eventlog.Linger) applies what it has at once. Each wait of
+// WaitFor sends at most one value, and an unreceived value is not repeated.
+func (s *Store) Hurry() <-chan struct{} { return s.hurry }
 
 // Stats returns what the store did since it was opened.
 func (s *Store) Stats() Stats {

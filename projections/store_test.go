@@ -131,6 +131,39 @@ func TestStore_WaitFor(t *testing.T) {
 			t.Errorf("WaitFor of an applied seq: %v", err)
 		}
 	})
+	t.Run("Hurry", func(t *testing.T) {
+		s, _ := openStore(t, Options{})
+		select {
+		case <-s.Hurry():
+			t.Fatal("hurry with nobody waiting")
+		default:
+		}
+		if err := s.WaitFor(context.Background(), 0); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.Hurry():
+			t.Fatal("hurry from a WaitFor that did not wait")
+		default:
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.WaitFor(context.Background(), 2) }()
+		// Each wait hurries once: after the first batch, WaitFor waits
+		// again and hurries again.
+		for _, recs := range [][]events.Record{st.recs[:1], st.recs[1:]} {
+			select {
+			case <-s.Hurry():
+			case <-time.After(5 * time.Second):
+				t.Fatal("a waiting WaitFor did not hurry")
+			}
+			if err := s.Apply(recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("ErrCanceled", func(t *testing.T) {
 		s, _ := openStore(t, Options{})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

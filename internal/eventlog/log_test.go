@@ -341,3 +341,62 @@ func TestLog_Follow(t *testing.T) {
 		}
 	})
 }
+
+// With a linger, events written one by one are held in one batch until a
+// reader hurries it; the linger here is far longer than the test.
+func TestLog_FollowLinger(t *testing.T) {
+	l, _ := openLog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	hurry := make(chan struct{}, 1)
+	batches := make(chan []uint64, 8)
+	done := make(chan error, 1)
+	go func() {
+		done <- l.Follow(ctx, 0, func(recs []events.Record) error {
+			seqs := make([]uint64, len(recs))
+			for i, r := range recs {
+				seqs[i] = r.Seq
+			}
+			batches <- seqs
+			return nil
+		}, eventlog.Linger(time.Hour, hurry))
+	}()
+	next := uint64(1)
+	for _, n := range []int{5, 3} {
+		for range n {
+			id := randid.New("link_")
+			if _, _, err := l.Update(ctx, events.ModeTest, id, decider(createCmd(id), t0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The consumer delivers asynchronously: hurry until the batch
+		// holds every event written (a hurry may find only some).
+		var got []uint64
+		applied := 0
+		for len(got) < n {
+			select {
+			case hurry <- struct{}{}:
+			default:
+			}
+			select {
+			case b := <-batches:
+				got = append(got, b...)
+				applied++
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no batch 10s after a hurry (got %v)", got)
+			}
+		}
+		for i, s := range got {
+			if s != next+uint64(i) {
+				t.Fatalf("batches %v, want %d events from %d", got, n, next)
+			}
+		}
+		if applied >= n {
+			t.Fatalf("%d events in %d batches: the linger grouped nothing", n, applied)
+		}
+		next += uint64(n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
