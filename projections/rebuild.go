@@ -689,6 +689,7 @@ func (s *Store) replace(path string) error {
 		return fmt.Errorf("projections: rebuild: %w", renameErr)
 	}
 	s.finish(applyResult{last: ns.ckpt.Load()}, nil)
+	s.noteDeadline(time.Time{}) // every deadline is new
 	return nil
 }
 

@@ -59,7 +59,8 @@ type Store struct {
 
 	bootGuard bool // SyncOnBootChange is in force
 
-	hurry chan struct{} // WaitFor is waiting; see Hurry
+	hurry      chan struct{}                   // WaitFor is waiting; see Hurry
+	onDeadline atomic.Pointer[func(time.Time)] // see OnDeadline
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit; see WaitFor

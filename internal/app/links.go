@@ -271,13 +271,24 @@ func (s *Links) Delete(ctx context.Context, mode events.Mode, id string, audit e
 // was appended.
 func (s *Links) Expire(ctx context.Context, mode events.Mode, id string, deadline time.Time, audit events.Audit) (bool, error) {
 	appended := false
-	_, _, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
+	_, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
 		evs, err := s.decide(state, domain.ExpireLink{Deadline: deadline}, audit)
 		appended = len(evs) > 0
 		return evs, err
 	})
+	if err == nil {
+		// Appended or not, seq is the link's last event: once the read
+		// model has it, the link no longer waits there for this deadline
+		// (Settle).
+		s.wrote(seq)
+	}
 	return appended, err
 }
+
+// Settle waits, at most ProjectionWait, until the read model shows every
+// link event this process appended, and those Expire read. An expirer on
+// the read model calls it before it takes a fired deadline off its list.
+func (s *Links) Settle(ctx context.Context) { s.caughtUp(ctx) }
 
 // Get returns a link as the read model has it.
 func (s *Links) Get(ctx context.Context, mode events.Mode, id string) (domain.Link, error) {

@@ -2,14 +2,16 @@
 // on its own (cmd/expirer) or inside the all-in-one process
 // (internal/service); any number of expirers may run at once.
 //
-// It keeps a durable schedule of pending expiries (projections.Schedule, a
-// bbolt file it owns) that follows the event stream: a Watermill router
-// consumes link events from a durable JetStream consumer, and each event
-// sets, moves or removes its link's deadline from the link state it
-// carries. A timer fires the deadlines in order with a pool of workers,
-// each calling the same use case as the API (app.Links.Expire): load, the
-// pure decision domain.ExpireLink, an optimistic append on the link's
-// subject. So a link updated, expired by hand or deleted since its deadline
+// In the all-in-one process (StartInProcess) the timer below fires the
+// deadlines of the projector's read model, which holds them already, and
+// nothing else here runs. On its own (Start), it keeps a durable schedule
+// of pending expiries (projections.Schedule, a bbolt file it owns) that
+// follows the event stream: a Watermill router consumes link events from
+// a durable JetStream consumer, and each event sets, moves or removes its
+// link's deadline from the link state it carries. A timer fires the
+// deadlines in order with a pool of workers, each calling the same use case
+// as the API (app.Links.Expire): load, the pure decision
+// domain.ExpireLink, an optimistic append on the link's subject. So a link updated, expired by hand or deleted since its deadline
 // was scheduled is never expired wrongly, and two expirers never append two
 // LinkExpired for one link: the second finds the link expired and appends
 // nothing.

@@ -14,12 +14,14 @@ import (
 )
 
 // Expirer is a running expirer: the feed that keeps its schedule following
-// the stream, and the timer that fires the schedule's deadlines.
+// the stream, and the timer that fires the schedule's deadlines; or, when
+// started by StartInProcess, only the timer, on a projector's read model.
 type Expirer struct {
 	cfg   Config
 	log   *slog.Logger
-	sched *projections.Schedule
-	feed  *feed
+	sched *projections.Schedule // nil in process
+	feed  *feed                 // nil in process
+	reads ReadModel             // in process only
 	timer *timer
 	st    *counters
 
@@ -164,6 +166,10 @@ func (e *Expirer) Stop() {
 		e.cancel()
 		close(e.stop)
 		e.wg.Wait()
+		if e.feed == nil {
+			e.log.Info("expirer stopped")
+			return
+		}
 		// The commit loop is gone: the last batch, if the session's close
 		// could not commit it, is committed here or read again next time.
 		if err := e.feed.flush(); err != nil {

@@ -193,3 +193,51 @@ func (w *world) quiesce(e *expirer.Expirer, n uint64) {
 }
 
 func ptr(t time.Time) *time.Time { return &t }
+
+// scenario makes six live links due at whole seconds 0.5-2.5 s from now,
+// and five that must not expire then: one moved an hour later (later), one
+// whose deadline was cleared, one expired by hand, one deleted and one
+// without a deadline (spared).
+func (w *world) scenario() (due map[string]time.Time, spared []string, later time.Time) {
+	w.t.Helper()
+	first := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second)
+	soon := first.Add(time.Second)
+	due = map[string]time.Time{}
+	for i := range 6 {
+		d := first.Add(time.Duration(i%2) * time.Second)
+		due[w.create(ptr(d))] = d
+	}
+	moved := w.create(ptr(soon))
+	cleared := w.create(ptr(soon))
+	byHand := w.create(ptr(soon))
+	deleted := w.create(ptr(soon))
+	never := w.create(nil)
+	later = soon.Add(time.Hour)
+	w.run(events.ModeLive, moved, domain.UpdateLink{Expiry: domain.ExpirySet, ExpiresAt: later})
+	w.run(events.ModeLive, cleared, domain.UpdateLink{Expiry: domain.ExpiryClear})
+	w.run(events.ModeLive, byHand, domain.UpdateLink{Expiry: domain.ExpiryNow})
+	w.run(events.ModeLive, deleted, domain.DeleteLink{})
+	return due, []string{moved, cleared, byHand, deleted, never}, later
+}
+
+// checkExpiries checks that each due link got exactly one LinkExpired from
+// the expirer, for its deadline and not before it, and no spared one did.
+func (w *world) checkExpiries(due map[string]time.Time, spared []string) {
+	w.t.Helper()
+	got := w.expiries()
+	for id, deadline := range due {
+		evs := got[id]
+		if len(evs) != 1 {
+			w.t.Fatalf("%s: %d LinkExpired, want 1", id, len(evs))
+		}
+		p := evs[0].Payload.(events.LinkExpired)
+		if !p.Deadline.Equal(deadline) || evs[0].Audit.Actor != "expirer" || evs[0].Link.ExpiredAt == nil || evs[0].Time.Before(deadline) {
+			w.t.Fatalf("%s: %+v %+v", id, p, evs[0].Envelope)
+		}
+	}
+	for _, id := range spared {
+		if len(got[id]) != 0 {
+			w.t.Errorf("%s got a LinkExpired from the expirer: %+v", id, got[id])
+		}
+	}
+}

@@ -9,11 +9,13 @@ import (
 // Stats describe a running expirer. Counters count since Start.
 type Stats struct {
 	Name string
-	// Pending is the number of links with a deadline in the schedule;
-	// Next the earliest deadline (zero when none).
+	// Pending is the number of links with a deadline in the schedule (-1
+	// for an expirer on a read model, which does not count them); Next
+	// the earliest deadline (zero when none).
 	Pending int
 	Next    time.Time
-	// Checkpoint is the last stream sequence the schedule has applied.
+	// Checkpoint is the last stream sequence the schedule (or the read
+	// model) has applied.
 	Checkpoint uint64
 	// InFlight are entries being expired or waiting for their removal;
 	// Retrying are entries whose expiry failed and waits to be retried.
@@ -121,14 +123,22 @@ type counters struct {
 
 // Stats returns the expirer's state and counters.
 func (e *Expirer) Stats() Stats {
-	next, _ := e.sched.Next()
+	var next time.Time
+	pending, checkpoint := -1, uint64(0)
+	if e.sched != nil {
+		next, _ = e.sched.Next()
+		pending, checkpoint = e.sched.Pending(), e.sched.Checkpoint()
+	} else {
+		next, _ = e.reads.NextAfter(time.Time{})
+		checkpoint = e.reads.Checkpoint()
+	}
 	inflight, retrying := e.timer.sizes()
 	c := e.st
 	return Stats{
 		Name:        e.cfg.Name,
-		Pending:     e.sched.Pending(),
+		Pending:     pending,
 		Next:        next,
-		Checkpoint:  e.sched.Checkpoint(),
+		Checkpoint:  checkpoint,
 		InFlight:    inflight,
 		Retrying:    retrying,
 		Received:    c.received.Load(),

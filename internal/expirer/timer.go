@@ -26,7 +26,7 @@ import (
 // at once by one expirer (and by two it is harmless: the domain decision
 // makes the second a no-op).
 type timer struct {
-	sched   *projections.Schedule
+	sched   deadlines
 	links   Links
 	now     func() time.Time
 	log     *slog.Logger
@@ -46,6 +46,21 @@ type timer struct {
 	mu       sync.Mutex
 	inflight map[linkKey]retryState
 	retry    map[linkKey]retryState
+}
+
+// deadlines is where the timer finds what to fire: the expirer's own
+// schedule (projections.Schedule), or the read model of a projector in the
+// same process (readModelDeadlines).
+type deadlines interface {
+	// Due returns up to limit entries due at now that skip does not
+	// exclude.
+	Due(now time.Time, limit int, skip func(projections.ScheduleEntry) bool) ([]projections.ScheduleEntry, error)
+	// NextAfter returns the earliest deadline after t.
+	NextAfter(t time.Time) (time.Time, bool)
+	// Remove takes finished entries out, so that Due no longer returns
+	// them; it may return before the removal holds only when a second
+	// firing is harmless.
+	Remove(entries []projections.ScheduleEntry) (int, error)
 }
 
 type linkKey struct {
@@ -74,7 +89,7 @@ type outcome struct {
 // batch.
 func (t *timer) maxInFlight() int { return 32 * t.workers }
 
-func newTimer(sched *projections.Schedule, links Links, now func() time.Time, log *slog.Logger, st *counters, cfg Config) *timer {
+func newTimer(sched deadlines, links Links, now func() time.Time, log *slog.Logger, st *counters, cfg Config) *timer {
 	t := &timer{
 		sched: sched, links: links, now: now, log: log, st: st,
 		recheck: cfg.Recheck, workers: cfg.Workers,
