@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -77,11 +78,15 @@ func (s *Store) GetFile(mode events.Mode, id string) (events.FileState, error) {
 	if !ok {
 		return events.FileState{}, fmt.Errorf("%w: %q", ErrMode, mode)
 	}
+	key := linkKey(mb, id)
+	if f, ok := s.files.get(key); ok {
+		return f, nil
+	}
 	var f events.FileState
 	var found bool
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		f, found, err = loadFile(tx.Bucket(bucketFiles), linkKey(mb, id))
+		f, found, err = loadFile(tx.Bucket(bucketFiles), key)
 		return err
 	})
 	switch {
@@ -90,7 +95,48 @@ func (s *Store) GetFile(mode events.Mode, id string) (events.FileState, error) {
 	case !found:
 		return events.FileState{}, domain.Errorf(domain.ENOTFOUND, domain.ReasonFileNotFound, "id", "No such file: '%s'", id)
 	}
+	s.files.put(key, f)
 	return f, nil
+}
+
+// fileCache keeps files GetFile decoded, which every link created
+// for a file looks up. Files are immutable, so an entry is never stale;
+// only files found are kept. At most fileCacheSize are kept, and a full
+// cache drops an arbitrary one.
+type fileCache struct {
+	mu sync.Mutex
+	m  map[string]events.FileState
+}
+
+const fileCacheSize = 4096
+
+func (c *fileCache) get(key []byte) (events.FileState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.m[string(key)]
+	return f, ok
+}
+
+func (c *fileCache) put(key []byte, f events.FileState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]events.FileState)
+	}
+	if len(c.m) >= fileCacheSize {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[string(key)] = f
+}
+
+// reset empties the cache, for a read model put in place by a rebuild.
+func (c *fileCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
 }
 
 // ListFiles returns a page of the files q selects, newest first, with the

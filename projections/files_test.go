@@ -104,6 +104,26 @@ func TestStore_GetFile(t *testing.T) {
 			}
 		}
 	})
+	t.Run("Cached", func(t *testing.T) {
+		// A file not found is not remembered: once applied, it is found;
+		// and the copy kept is the one read the first time.
+		st := newStream(t)
+		s, _ := openStore(t, Options{})
+		if _, err := s.GetFile(events.ModeTest, "file_late"); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("before its event: %v", err)
+		}
+		want := st.file(events.ModeTest, "file_late", "dispute_evidence", base)
+		applyAll(t, s, st.recs, 1)
+		for range 2 {
+			got, err := s.GetFile(events.ModeTest, "file_late")
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v, %v, want %+v", got, err, want)
+			}
+		}
+		if _, err := s.GetFile(events.ModeLive, "file_late"); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("the other mode: %v", err)
+		}
+	})
 	t.Run("Redelivery", func(t *testing.T) {
 		want := digest(t, s)
 		applyAll(t, s, st.recs, 500)

@@ -685,6 +685,7 @@ func (s *Store) replace(path string) error {
 		return fmt.Errorf("projections: rebuild: reopen: %w", errors.Join(renameErr, err))
 	}
 	s.db, s.bootGuard = ns.db, ns.bootGuard
+	s.files.reset()
 	if renameErr != nil {
 		return fmt.Errorf("projections: rebuild: %w", renameErr)
 	}

@@ -59,6 +59,7 @@ type Store struct {
 
 	bootGuard bool // SyncOnBootChange is in force
 
+	files      fileCache                       // decoded files, for GetFile
 	hurry      chan struct{}                   // WaitFor is waiting; see Hurry
 	onDeadline atomic.Pointer[func(time.Time)] // see OnDeadline
 
