@@ -54,8 +54,7 @@ func StartInProcess(cfg Config, deps InProcessDeps) (*Expirer, error) {
 	if deps.Reads == nil || deps.Links == nil {
 		return nil, errors.New("expirer: Reads and Links are required")
 	}
-	cfg.SchedulePath = "-" // not used
-	if err := cfg.setDefaults(); err != nil {
+	if err := cfg.setTimerDefaults(); err != nil {
 		return nil, err
 	}
 	if deps.Now == nil {

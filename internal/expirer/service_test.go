@@ -8,6 +8,8 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -102,6 +104,20 @@ func TestService_InProcess(t *testing.T) {
 		l, _, err := log.Load(context.Background(), events.ModeTest, linkID)
 		return err == nil && l.ExpiredAt != nil
 	})
+	// The expirer read the read model: no consumer of its own on the
+	// stream, no schedule file.
+	stream, err := js.Stream(context.Background(), "FILELINKS_EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for info := range stream.ListConsumers(context.Background()).Info() {
+		if info.Config.Durable != "" {
+			t.Fatalf("durable consumer %q on the stream", info.Config.Durable)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(env["FILELINKS_DATA_DIR"], "expirer.db")); !os.IsNotExist(err) {
+		t.Fatalf("expirer.db in the data directory: %v", err)
+	}
 	h, err := log.History(context.Background(), events.ModeTest, linkID)
 	if err != nil {
 		t.Fatal(err)
