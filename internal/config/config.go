@@ -60,12 +60,43 @@ type Config struct {
 	// (FILELINKS_EXPIRER_NAME, default "expirer"). Expirers that run at
 	// the same time need different names, and each its own data directory.
 	ExpirerName string
-	// NoExpirer leaves expiry to a cmd/expirer running elsewhere
-	// (FILELINKS_EXPIRER=false; default true: cmd/api runs one in-process).
-	NoExpirer bool
+	// Expirer says what expires links in cmd/api (FILELINKS_EXPIRER):
+	// ExpirerWorker, the default, runs the worker of cmd/expirer
+	// in-process (a Watermill consumer into its own schedule); ExpirerOff
+	// leaves expiry to a cmd/expirer running elsewhere; ExpirerReadModel
+	// fires the deadlines of the process's read model, with no consumer
+	// or schedule of its own.
+	Expirer string
 	// DebugAddr, when set, serves net/http/pprof there
 	// (FILELINKS_DEBUG_ADDR, default none). Keep it on a private address.
 	DebugAddr string
+}
+
+// The values of Config.Expirer.
+const (
+	ExpirerWorker    = "worker"
+	ExpirerOff       = "off"
+	ExpirerReadModel = "readmodel"
+)
+
+// expirerMode reads FILELINKS_EXPIRER: empty or a true boolean is
+// ExpirerWorker, a false one ExpirerOff, and "readmodel" ExpirerReadModel.
+func expirerMode(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch strings.ToLower(v) {
+	case "":
+		return ExpirerWorker, nil
+	case ExpirerReadModel:
+		return ExpirerReadModel, nil
+	}
+	run, err := strconv.ParseBool(v)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("config: FILELINKS_EXPIRER: %q: want true, false or readmodel", v)
+	case run:
+		return ExpirerWorker, nil
+	}
+	return ExpirerOff, nil
 }
 
 // Embedded reports whether the service runs its own NATS server.
@@ -137,12 +168,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ShutdownTimeout, err = durationVar(getenv, "FILELINKS_SHUTDOWN_TIMEOUT", 20*time.Second); err != nil {
 		return Config{}, err
 	}
-	if v := strings.TrimSpace(getenv("FILELINKS_EXPIRER")); v != "" {
-		run, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: FILELINKS_EXPIRER: %w", err)
-		}
-		c.NoExpirer = !run
+	if c.Expirer, err = expirerMode(getenv("FILELINKS_EXPIRER")); err != nil {
+		return Config{}, err
 	}
 	if v := getenv("FILELINKS_NATS_SYNC_ALWAYS"); v != "" {
 		if c.SyncAlways, err = strconv.ParseBool(v); err != nil {

@@ -2,19 +2,20 @@
 // on its own (cmd/expirer) or inside the all-in-one process
 // (internal/service); any number of expirers may run at once.
 //
-// In the all-in-one process (StartInProcess) the timer below fires the
-// deadlines of the projector's read model, which holds them already, and
-// nothing else here runs. On its own (Start), it keeps a durable schedule
-// of pending expiries (projections.Schedule, a bbolt file it owns) that
-// follows the event stream: a Watermill router consumes link events from
-// a durable JetStream consumer, and each event sets, moves or removes its
-// link's deadline from the link state it carries. A timer fires the
-// deadlines in order with a pool of workers, each calling the same use case
-// as the API (app.Links.Expire): load, the pure decision
-// domain.ExpireLink, an optimistic append on the link's subject. So a link updated, expired by hand or deleted since its deadline
-// was scheduled is never expired wrongly, and two expirers never append two
-// LinkExpired for one link: the second finds the link expired and appends
-// nothing.
+// An opt-in lighter variant for the all-in-one process (StartInProcess,
+// FILELINKS_EXPIRER=readmodel) runs only the timer below, on the deadlines
+// of the projector's read model, which holds them already. The worker
+// (Start), in cmd/expirer and by default in-process, keeps a durable
+// schedule of pending expiries (projections.Schedule, a bbolt file it
+// owns) that follows the event stream: a Watermill router consumes link
+// events from a durable JetStream consumer, and each event sets, moves or
+// removes its link's deadline from the link state it carries. A timer
+// fires the deadlines in order with a pool of workers, each calling the
+// same use case as the API (app.Links.Expire): load, the pure decision
+// domain.ExpireLink, an optimistic append on the link's subject. So a link
+// updated, expired by hand or deleted since its deadline was scheduled is
+// never expired wrongly, and two expirers never append two LinkExpired for
+// one link: the second finds the link expired and appends nothing.
 //
 // The schedule's checkpoint is the only position that counts. On every
 // start, and whenever the subscription can no longer be trusted, the

@@ -42,9 +42,11 @@ type InProcessDeps struct {
 // this process: the timer fires the deadlines of its by_deadline index,
 // and the read model tells it of new ones as it applies them. There is no
 // consumer, schedule file or poison stream: the projector already reads
-// every event, and an event it cannot read stops it, and so this expirer,
-// with a clear error. Of cfg, only Name, Workers, Recheck and
-// SummaryInterval apply.
+// every event, and an event it cannot read stops it, with a clear error,
+// and with it the new deadlines this expirer learns of. Of cfg, only Name,
+// Workers, Recheck and SummaryInterval apply. It is the opt-in
+// FILELINKS_EXPIRER=readmodel of the all-in-one service; Start is the
+// default there.
 //
 // A fired link leaves by_deadline when the projector applies its
 // LinkExpired, so the timer removes an entry by waiting until the read
