@@ -84,7 +84,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
-	e.wg.Add(3)
+	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
 		e.feed.commitLoop(e.stop)
@@ -93,19 +93,26 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 		defer e.wg.Done()
 		e.supervise(runCtx, first)
 	}()
+	e.startTimer(runCtx)
+	log.Info("expirer started", "pending", sched.Pending(), "checkpoint", sched.Checkpoint(), "schedule", cfg.SchedulePath)
+	return e, nil
+}
+
+// startTimer runs the timer until ctx ends and, when configured, the
+// summary until Stop.
+func (e *Expirer) startTimer(ctx context.Context) {
+	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.timer.run(runCtx)
+		e.timer.run(ctx)
 	}()
-	if cfg.SummaryInterval > 0 {
+	if e.cfg.SummaryInterval > 0 {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.summarize(cfg.SummaryInterval, e.stop)
+			e.summarize(e.cfg.SummaryInterval, e.stop)
 		}()
 	}
-	log.Info("expirer started", "pending", sched.Pending(), "checkpoint", sched.Checkpoint(), "schedule", cfg.SchedulePath)
-	return e, nil
 }
 
 // supervise runs sessions of the feed: when one must be replaced (a gap in

@@ -76,18 +76,7 @@ func StartInProcess(cfg Config, deps InProcessDeps) (*Expirer, error) {
 		deps.Reads.OnDeadline(nil)
 		cancel()
 	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		e.timer.run(ctx)
-	}()
-	if cfg.SummaryInterval > 0 {
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			e.summarize(cfg.SummaryInterval, e.stop)
-		}()
-	}
+	e.startTimer(ctx)
 	log.Info("expirer started on the read model", "checkpoint", deps.Reads.Checkpoint())
 	return e, nil
 }
