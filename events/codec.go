@@ -17,11 +17,22 @@ var ErrMalformed = errors.New("events: malformed event")
 // of the contract: a newer binary wrote it, and a newer binary can read it.
 var ErrUnsupported = errors.New("events: unsupported event")
 
-// Marshal encodes e, taking Type and Data from e.Payload.
+// Marshal encodes e, taking Type and Data from e.Payload. The bytes are
+// those json.Marshal writes for the envelope; appendEvent writes them
+// without reflection, and json.Marshal is the fallback for what it does
+// not write.
 func Marshal(e Event) ([]byte, error) {
 	if e.Payload == nil {
 		return nil, fmt.Errorf("events: marshal %s: no payload", e.ID)
 	}
+	if b, ok := appendEvent(make([]byte, 0, 1024), &e); ok {
+		return b, nil
+	}
+	return marshalReflect(e)
+}
+
+// marshalReflect is Marshal by encoding/json.
+func marshalReflect(e Event) ([]byte, error) {
 	data, err := json.Marshal(e.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("events: marshal %s payload: %w", e.ID, err)

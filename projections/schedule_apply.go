@@ -46,9 +46,25 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 	if !strings.HasPrefix(rec.Subject, events.SubjectPrefix+".") {
 		return ScheduleChange{}, false, nil
 	}
-	// decodeEnvelope is events.UnmarshalEnvelope, with the same results,
-	// several times faster on the envelopes the service writes.
-	env, err := decodeEnvelope(rec.Data)
+	// The schedule needs the link's three times and nothing else of its
+	// state: parseLean reads them without building the rest (metadata map,
+	// strings), and anything it does not accept goes through
+	// decodeEnvelope, which is events.UnmarshalEnvelope, with the same
+	// results.
+	var env events.Envelope
+	var lean leanLink
+	var times [3]*time.Time // expires_at, expired_at, deleted_at
+	if parseLean(rec.Data, &env, &lean) {
+		err = env.Check()
+		for i := range times {
+			if lean.has[i] {
+				times[i] = &lean.times[i]
+			}
+		}
+	} else {
+		env, err = decodeEnvelope(rec.Data)
+		times = [3]*time.Time{env.Link.ExpiresAt, env.Link.ExpiredAt, env.Link.DeletedAt}
+	}
 	if errors.Is(err, events.ErrUnsupported) {
 		return ScheduleChange{Seq: rec.Seq, Unsupported: true}, true, nil
 	}
@@ -59,8 +75,8 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 		return ScheduleChange{}, true, fmt.Errorf("seq %d: %w: link id %.64q is not a valid id", rec.Seq, events.ErrMalformed, env.LinkID)
 	}
 	c = ScheduleChange{Seq: rec.Seq, Mode: env.Mode, LinkID: env.LinkID}
-	if l := env.Link; l.ExpiresAt != nil && l.ExpiredAt == nil && l.DeletedAt == nil {
-		d := *l.ExpiresAt
+	if times[0] != nil && times[1] == nil && times[2] == nil {
+		d := *times[0]
 		c.Deadline = &d
 	}
 	return c, true, nil

@@ -229,8 +229,16 @@ func (d *Deps) renderStripeLinkAt(c *gin.Context, l domain.Link, expandFile bool
 			return
 		}
 	}
-	c.JSON(http.StatusOK, d.stripeLink(l, at, file))
+	out := d.stripeLink(l, at, file)
+	if b, ok := out.appendJSON(make([]byte, 0, 512)); ok {
+		c.Data(http.StatusOK, jsonContentType, b)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }
+
+// jsonContentType is the Content-Type gin's c.JSON writes.
+const jsonContentType = "application/json; charset=utf-8"
 
 // expandFile returns the file object of a link, for expand[]=file.
 func (d *Deps) expandFile(c *gin.Context, l domain.Link) (any, bool) {
