@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"crypto/subtle"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,22 +41,35 @@ func (s *Store) Get(mode events.Mode, id string) (domain.Link, error) {
 func (s *Store) GetByToken(token string) (domain.Link, error) {
 	var l domain.Link
 	var found bool
+	id, ok := domain.ParseToken(token)
+	if !ok {
+		return domain.Link{}, tokenNotFound()
+	}
 	err := s.view(func(tx *bolt.Tx) error {
-		if token == "" {
-			return nil
+		links := tx.Bucket(bucketLinks)
+		if id == "" { // a token of the first format, found through by_token
+			key := tx.Bucket(bucketToken).Get([]byte(token))
+			if key == nil {
+				return nil
+			}
+			var err error
+			l, found, err = loadLink(links, key)
+			return err
 		}
-		key := tx.Bucket(bucketToken).Get([]byte(token))
-		if key == nil {
-			return nil
+		// A token that names its link: the link is under its id, in one
+		// mode or the other (ids are unique across modes).
+		for _, mode := range [...]byte{modeTest, modeLive} {
+			var err error
+			if l, found, err = loadLink(links, linkKey(mode, id)); err != nil || found {
+				return err
+			}
 		}
-		var err error
-		l, found, err = loadLink(tx.Bucket(bucketLinks), key)
-		return err
+		return nil
 	})
 	switch {
 	case err != nil:
 		return domain.Link{}, fmt.Errorf("projections: get by token: %w", err)
-	case !found || l.Token != token:
+	case !found || subtle.ConstantTimeCompare([]byte(l.Token), []byte(token)) != 1:
 		return domain.Link{}, tokenNotFound()
 	}
 	return l, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/filelinks/filelinks/domain"
 )
 
 // The indexes. Each holds one entry per live (not deleted) link, keyed so
@@ -136,7 +138,9 @@ func addEntries[T string | []byte](set *indexSet, a *arena, mode byte, id, fileI
 		v = append(append(append(v, byte(len(id))), id...), fileID...)
 		set.add(idxDeadline, k, v)
 	}
-	if len(token) > 0 {
+	// A token that names its link is found through the link's key
+	// (domain.ParseToken); only tokens of the first format are indexed.
+	if len(token) > 0 && !domain.NamesLink(token) {
 		tk := a.alloc(len(token))
 		copy(tk, token)
 		v := a.alloc(1 + len(id))[:0]

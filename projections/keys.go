@@ -14,7 +14,7 @@ var (
 	bucketCreated  = []byte("by_created")  // mode|class|orderKey → entry value
 	bucketFile     = []byte("by_file")     // mode|fileID|0x00|class|orderKey → entry value
 	bucketDeadline = []byte("by_deadline") // mode|deadline|orderKey → entry value with file id
-	bucketToken    = []byte("by_token")    // token → mode|id
+	bucketToken    = []byte("by_token")    // token → mode|id, for tokens that name no link (domain.ParseToken)
 	bucketMeta     = []byte("meta")        // keyCheckpoint, keySchema
 	bucketSkipped  = []byte("skipped")     // seq → why the event was skipped
 )

@@ -262,15 +262,15 @@ func TestRebuild_SharedToken(t *testing.T) {
 		build func(st *stream)
 	}{
 		{"BothLive", func(st *stream) {
-			st.create(events.ModeLive, "link_a", "file_1", base, nil, nil)
-			st.do(events.ModeLive, "link_b", domain.CreateLink{Mode: events.ModeLive, LinkID: "link_b", Token: "tok_live_link_a",
+			st.create(events.ModeLive, "link_b", "file_1", base, nil, nil)
+			st.do(events.ModeLive, "link_d", domain.CreateLink{Mode: events.ModeLive, LinkID: "link_d", Token: testToken(events.ModeLive, "link_b"),
 				File: domain.File{ID: "file_1", Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"}}, base)
 		}},
 		{"SecondDeleted", func(st *stream) {
-			st.create(events.ModeLive, "link_a", "file_1", base, nil, nil)
-			st.do(events.ModeLive, "link_b", domain.CreateLink{Mode: events.ModeLive, LinkID: "link_b", Token: "tok_live_link_a",
+			st.create(events.ModeLive, "link_b", "file_1", base, nil, nil)
+			st.do(events.ModeLive, "link_d", domain.CreateLink{Mode: events.ModeLive, LinkID: "link_d", Token: testToken(events.ModeLive, "link_b"),
 				File: domain.File{ID: "file_1", Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"}}, base)
-			st.delete(events.ModeLive, "link_b", base) // Apply: the token now names no link
+			st.delete(events.ModeLive, "link_d", base) // Apply: the token now names no link
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -38,12 +38,35 @@ func TestStore_Get(t *testing.T) {
 		}
 	})
 	t.Run("ByToken", func(t *testing.T) {
-		got, err := s.GetByToken("tok_test_link_b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := st.get(events.ModeTest, "link_b").Link; !sameLink(got, want) {
-			t.Errorf("got %+v, want %+v", got, want)
+		// link_b's token is a secret alone, found through by_token;
+		// link_a's names the link.
+		for _, c := range []struct {
+			mode   events.Mode
+			id     string
+			naming bool
+		}{{events.ModeTest, "link_b", false}, {events.ModeLive, "link_a", true}} {
+			want := st.get(c.mode, c.id).Link
+			if domain.NamesLink(want.Token) != c.naming {
+				t.Fatalf("%s's token %q: naming %v, want %v", c.id, want.Token, !c.naming, c.naming)
+			}
+			got, err := s.GetByToken(want.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameLink(got, want) {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+			// Only a token that names no link is indexed.
+			var indexed bool
+			if err := s.view(func(tx *bolt.Tx) error {
+				indexed = tx.Bucket(bucketToken).Get([]byte(want.Token)) != nil
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if indexed == c.naming {
+				t.Errorf("%s's token in by_token: %v, want %v", c.id, indexed, !c.naming)
+			}
 		}
 	})
 	notFound := func(t *testing.T, err error, param string) {
@@ -63,15 +86,24 @@ func TestStore_Get(t *testing.T) {
 	t.Run("ErrMissing", func(t *testing.T) {
 		_, err := s.Get(events.ModeLive, "link_nope")
 		notFound(t, err, "id")
-		_, err = s.GetByToken("tok_nope")
-		notFound(t, err, "")
+		for _, tok := range []string{
+			"tok_nope",
+			testToken(events.ModeLive, "link_nope"),
+			testToken(events.ModeLive, "link_nopf"),
+			// link_a's id with another secret, and link_b's secret naming link_a
+			domain.LinkToken("link_a", testToken(events.ModeLive, "link_b")),
+			domain.LinkToken("link_a", st.get(events.ModeTest, "link_b").Link.Token),
+		} {
+			_, err = s.GetByToken(tok)
+			notFound(t, err, "")
+		}
 		_, err = s.GetByToken("")
 		notFound(t, err, "")
 	})
 	t.Run("ErrDeleted", func(t *testing.T) {
 		_, err := s.Get(events.ModeLive, "link_c")
 		notFound(t, err, "id")
-		_, err = s.GetByToken("tok_live_link_c")
+		_, err = s.GetByToken(testToken(events.ModeLive, "link_c"))
 		notFound(t, err, "")
 		if e := domain.AsError(err); e == nil || e.Message != "No such file link." {
 			t.Errorf("err = %v", err)

@@ -44,7 +44,7 @@ type Links struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// NewID returns a new random id with the given prefix; NewToken a new
-	// random public-URL token.
+	// random secret for a public-URL token (domain.LinkToken).
 	NewID    func(prefix string) string
 	NewToken func() string
 	// DerivedID returns an id with the given prefix that is a function of
@@ -96,11 +96,11 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 	cmd := domain.CreateLink{
 		Mode:      in.Mode,
 		LinkID:    s.NewID("link_"),
-		Token:     s.NewToken(),
 		File:      file,
 		ExpiresAt: in.ExpiresAt,
 		Metadata:  in.Metadata,
 	}
+	cmd.Token = domain.LinkToken(cmd.LinkID, s.NewToken())
 	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
 		return s.decide(state, cmd, in.Audit)
 	})
@@ -157,11 +157,11 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 	cmd := domain.CreateLink{
 		Mode:      in.Mode,
 		LinkID:    s.onceID(in.Mode, in.Audit.KeyID, in.Audit.IdempotencyKey),
-		Token:     s.NewToken(),
 		File:      file,
 		ExpiresAt: in.ExpiresAt,
 		Metadata:  in.Metadata,
 	}
+	cmd.Token = domain.LinkToken(cmd.LinkID, s.NewToken())
 	exists := false
 	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
 		if state.Version > 0 { // an earlier request created it (even if deleted since)

@@ -35,26 +35,18 @@ type FileCache interface {
 // files are one chunk of the content store, read in one request.
 const minCached = 512 << 10
 
-// tokenLen is the length of a public-URL token: 32 random bytes in
-// unpadded base64url.
-const tokenLen = 43
-
 // maxRanges is the most byte ranges a request may ask for; a Range header
 // with more is ignored and the whole file is sent, as RFC 9110 allows.
 const maxRanges = 8
 
-// parseToken checks the shape of a public-URL token before any lookup: the
-// exact length and alphabet of randid.Token. Anything else (path tricks,
-// encoded slashes, NUL bytes, oversized input) is simply not a token.
+// parseToken checks the shape of a public-URL token before any lookup
+// (domain.ParseToken: a link id, a dot and a 43-character base64url
+// secret, or the secret alone for links made before tokens named their
+// link). Anything else (path tricks, encoded slashes, NUL bytes, oversized
+// input) is simply not a token.
 func parseToken(s string) (string, bool) {
-	if len(s) != tokenLen {
+	if _, ok := domain.ParseToken(s); !ok {
 		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return "", false
-		}
 	}
 	return s, true
 }

@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/internal/randid"
 )
 
 func FuzzParseToken(f *testing.F) {
+	f.Add(domain.LinkToken(randid.New("link_"), randid.Token()))
 	f.Add(randid.Token())
 	f.Add("")
 	f.Add("../../../../etc/passwd")
@@ -22,7 +24,7 @@ func FuzzParseToken(f *testing.F) {
 			}
 			return
 		}
-		if tok != s || len(tok) != tokenLen || strings.ContainsAny(tok, "/.%\x00 ") {
+		if tok != s || len(tok) > 1+domain.MaxIDLen+domain.SecretLen || strings.ContainsAny(tok, "/%\x00 ") {
 			t.Fatalf("accepted %q as %q", s, tok)
 		}
 	})
@@ -30,11 +32,16 @@ func FuzzParseToken(f *testing.F) {
 
 func TestParseToken(t *testing.T) {
 	for i := 0; i < 100; i++ {
-		if _, ok := parseToken(randid.Token()); !ok {
-			t.Fatal("a generated token was refused")
+		for _, tok := range []string{randid.Token(), domain.LinkToken(randid.New("link_"), randid.Token())} {
+			if _, ok := parseToken(tok); !ok {
+				t.Fatalf("a generated token %q was refused", tok)
+			}
 		}
 	}
-	for _, bad := range []string{"", "abc", strings.Repeat("A", 44), strings.Repeat("A", 42) + "=", strings.Repeat("A", 42) + "/", strings.Repeat("A", 42) + "\x00"} {
+	id := randid.New("link_")
+	for _, bad := range []string{"", "abc", strings.Repeat("A", 44), strings.Repeat("A", 42) + "=", strings.Repeat("A", 42) + "/",
+		strings.Repeat("A", 42) + "\x00", id + "." + strings.Repeat("A", 42), id + "/." + strings.Repeat("A", 43),
+		"file_x." + strings.Repeat("A", 43)} {
 		if _, ok := parseToken(bad); ok {
 			t.Errorf("accepted %q", bad)
 		}

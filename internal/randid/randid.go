@@ -13,7 +13,8 @@
 // is that an id tells when its object was made, which the object's created
 // time tells anyway.
 //
-// A token (Token) is the secret of a public URL: it is entirely random, 256
+// A token (Token) is the secret of a public URL (domain.LinkToken puts the
+// link id before it): it is entirely random, 256
 // bits, and never derived from the time.
 package randid
 
