@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -169,17 +170,78 @@ const publishRetries = 2
 
 func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 	if len(msgs) == 1 {
-		ack, err := l.js.PublishMsg(ctx, msgs[0])
-		if err != nil {
-			return 0, err
-		}
-		return ack.Sequence, nil
+		return l.publishOne(ctx, msgs[0])
 	}
 	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
 	if err != nil {
 		return 0, err
 	}
 	return ack.Sequence, nil
+}
+
+// publishOne is jetstream's PublishMsg for the path of every command: a
+// request to the stream and its acknowledgement, read without encoding/json
+// when it is the usual {"stream":"<ours>","seq":N,...} (parsePubAck). The
+// errors and timeout are PublishMsg's: an *jetstream.APIError for a
+// refusal, jetstream.ErrNoStreamResponse when no stream answers (after
+// retries, as PublishMsg does, for a stream between leaders), the
+// JetStream context's default timeout when ctx has no deadline.
+func (l *Log) publishOne(ctx context.Context, m *nats.Msg) (uint64, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.js.Options().DefaultTimeout)
+		defer cancel()
+	}
+	nc := l.js.Conn()
+	resp, err := nc.RequestMsgWithContext(ctx, m)
+	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(jetstream.DefaultPubRetryWait):
+		}
+		resp, err = nc.RequestMsgWithContext(ctx, m)
+	}
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return 0, jetstream.ErrNoStreamResponse
+	case err != nil:
+		return 0, err
+	}
+	return parsePubAck(resp.Data, l.cfg.Stream)
+}
+
+// parsePubAck returns the sequence of a JetStream publish acknowledgement
+// from stream, or its error. The server writes the error first when there
+// is one, so an answer that starts with the stream's name and a sequence
+// is a success; anything else is decoded by encoding/json.
+func parsePubAck(b []byte, stream string) (uint64, error) {
+	prefix := `{"stream":"` + stream + `","seq":`
+	if len(b) > len(prefix) && string(b[:len(prefix)]) == prefix {
+		var seq uint64
+		i := len(prefix)
+		for ; i < len(b) && '0' <= b[i] && b[i] <= '9' && i-len(prefix) < 19; i++ {
+			seq = seq*10 + uint64(b[i]-'0')
+		}
+		if i > len(prefix) && i < len(b) && (b[i] == '}' || b[i] == ',') && seq > 0 {
+			return seq, nil
+		}
+	}
+	var ack struct {
+		Error  *jetstream.APIError `json:"error"`
+		Stream string              `json:"stream"`
+		Seq    uint64              `json:"seq"`
+	}
+	if err := json.Unmarshal(b, &ack); err != nil {
+		return 0, jetstream.ErrInvalidJSAck
+	}
+	if ack.Error != nil {
+		return 0, fmt.Errorf("nats: %w", ack.Error)
+	}
+	if ack.Stream == "" {
+		return 0, jetstream.ErrInvalidJSAck
+	}
+	return ack.Seq, nil
 }
 
 // isLostAck reports whether a publish failed without an answer from the
