@@ -76,7 +76,7 @@ func sameScheduleChange(t *testing.T, b []byte) {
 			}
 			return
 		}
-		want = ScheduleChange{Seq: seq, Mode: env.Mode, LinkID: env.LinkID}
+		want = ScheduleChange{Seq: seq, Mode: env.Mode, LinkID: env.LinkID, First: env.Version == 1}
 		if l := env.Link; l.ExpiresAt != nil && l.ExpiredAt == nil && l.DeletedAt == nil {
 			want.Deadline = l.ExpiresAt
 		}
@@ -89,6 +89,7 @@ func sameScheduleChange(t *testing.T, b []byte) {
 			t.Fatalf("ScheduleChangeOf(%s): err %v, contract's err %v", b, gerr, werr)
 		}
 	case got.Seq != want.Seq || got.Mode != want.Mode || got.LinkID != want.LinkID || got.Unsupported != want.Unsupported ||
+		got.First != want.First ||
 		(got.Deadline == nil) != (want.Deadline == nil) || got.Deadline != nil && !got.Deadline.Equal(*want.Deadline):
 		t.Fatalf("ScheduleChangeOf(%s)\n got %+v\nwant %+v", b, got, want)
 	}

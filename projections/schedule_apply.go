@@ -22,6 +22,9 @@ type ScheduleChange struct {
 	// the expirer (set, not expired, not deleted); nil removes the link's
 	// entry.
 	Deadline *time.Time
+	// First marks the link's first event (version 1): the link had no
+	// entry before it, so without a Deadline the change does nothing.
+	First bool
 	// Unsupported marks an event this binary cannot read: a newer schema
 	// or event type, written by a newer binary. It changes nothing now.
 	//
@@ -74,7 +77,7 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 	if _, valid := schedLinkKey(env.Mode, env.LinkID); !valid {
 		return ScheduleChange{}, true, fmt.Errorf("seq %d: %w: link id %.64q is not a valid id", rec.Seq, events.ErrMalformed, env.LinkID)
 	}
-	c = ScheduleChange{Seq: rec.Seq, Mode: env.Mode, LinkID: env.LinkID}
+	c = ScheduleChange{Seq: rec.Seq, Mode: env.Mode, LinkID: env.LinkID, First: env.Version == 1}
 	if times[0] != nil && times[1] == nil && times[2] == nil {
 		d := *times[0]
 		c.Deadline = &d

@@ -60,7 +60,9 @@ func (f *feed) handle(msg *message.Message) error {
 		f.st.malformed.Add(1)
 		return permanentError{d.err}
 	}
-	if !d.isLink {
+	if !d.isLink || d.change.First && d.change.Deadline == nil {
+		// Not a link event, or a link created without expires_at: the
+		// schedule has nothing to change, only the position moves.
 		return f.take(msg.Context(), p, nil)
 	}
 	if d.change.Unsupported {
