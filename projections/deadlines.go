@@ -15,9 +15,6 @@ import (
 // and is told of new ones (OnDeadline), instead of keeping a schedule of
 // its own fed by a second consumer of the stream.
 
-// deadlineModes are the mode bytes of by_deadline keys.
-var deadlineModes = [...]byte{modeTest, modeLive}
-
 // Due returns up to limit links whose deadline is at or before now, the
 // soonest first across both modes, leaving out those skip reports (it may
 // be nil). An entry stays until its LinkExpired, or a change of deadline,
@@ -28,17 +25,17 @@ func (s *Store) Due(now time.Time, limit int, skip func(ScheduleEntry) bool) ([]
 	putTime(bound, now)
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDeadline)
-		var cur [len(deadlineModes)]*bolt.Cursor
-		var key [len(deadlineModes)][]byte
-		var val [len(deadlineModes)][]byte
-		for i, m := range deadlineModes {
+		var cur [len(modeBytes)]*bolt.Cursor
+		var key [len(modeBytes)][]byte
+		var val [len(modeBytes)][]byte
+		for i, m := range modeBytes {
 			cur[i] = b.Cursor()
 			key[i], val[i] = cur[i].Seek([]byte{m})
 		}
 		for len(out) < limit {
 			// The due entry with the soonest deadline of either mode.
 			pick := -1
-			for i, m := range deadlineModes {
+			for i, m := range modeBytes {
 				k := key[i]
 				if k == nil || k[0] != m || len(k) < 1+timeLen || bytes.Compare(k[1:1+timeLen], bound) > 0 {
 					continue
@@ -79,7 +76,7 @@ func (s *Store) NextAfter(t time.Time) (time.Time, bool) {
 	found := false
 	_ = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDeadline).Cursor()
-		for _, m := range deadlineModes {
+		for _, m := range modeBytes {
 			from[0] = m
 			k, _ := c.Seek(from)
 			if k == nil || k[0] != m || len(k) < 1+timeLen {

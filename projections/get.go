@@ -58,7 +58,7 @@ func (s *Store) GetByToken(token string) (domain.Link, error) {
 		}
 		// A token that names its link: the link is under its id, in one
 		// mode or the other (ids are unique across modes).
-		for _, mode := range [...]byte{modeTest, modeLive} {
+		for _, mode := range modeBytes {
 			var err error
 			if l, found, err = loadLink(links, linkKey(mode, id)); err != nil || found {
 				return err

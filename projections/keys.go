@@ -54,6 +54,9 @@ const (
 	signBit = uint64(1) << 63
 )
 
+// modeBytes are the two mode bytes that start keys.
+var modeBytes = [...]byte{modeTest, modeLive}
+
 // modeByte returns the key prefix of m.
 func modeByte(m events.Mode) (byte, bool) {
 	switch m {

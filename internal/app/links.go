@@ -83,24 +83,33 @@ type CreateInput struct {
 	Audit     events.Audit
 }
 
-// Create makes a new link and returns it.
-func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error) {
+// createCommand looks up in's file and returns the command that creates
+// the link linkID, with a new token.
+func (s *Links) createCommand(ctx context.Context, in CreateInput, linkID string) (domain.CreateLink, error) {
 	file := domain.File{ID: in.FileID}
 	if in.FileID != "" {
 		f, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
 		if err != nil {
-			return domain.Link{}, err
+			return domain.CreateLink{}, err
 		}
 		file = f
 	}
-	cmd := domain.CreateLink{
+	return domain.CreateLink{
 		Mode:      in.Mode,
-		LinkID:    s.NewID("link_"),
+		LinkID:    linkID,
+		Token:     domain.LinkToken(linkID, s.NewToken()),
 		File:      file,
 		ExpiresAt: in.ExpiresAt,
 		Metadata:  in.Metadata,
+	}, nil
+}
+
+// Create makes a new link and returns it.
+func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error) {
+	cmd, err := s.createCommand(ctx, in, s.NewID("link_"))
+	if err != nil {
+		return domain.Link{}, err
 	}
-	cmd.Token = domain.LinkToken(cmd.LinkID, s.NewToken())
 	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
 		return s.decide(state, cmd, in.Audit)
 	})
@@ -146,22 +155,10 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 	if in.Audit.IdempotencyKey == "" {
 		return domain.Link{}, nil, errors.New("app: CreateOnce without an idempotency key")
 	}
-	file := domain.File{ID: in.FileID}
-	if in.FileID != "" {
-		f, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
-		if err != nil {
-			return domain.Link{}, nil, err
-		}
-		file = f
+	cmd, err := s.createCommand(ctx, in, s.onceID(in.Mode, in.Audit.KeyID, in.Audit.IdempotencyKey))
+	if err != nil {
+		return domain.Link{}, nil, err
 	}
-	cmd := domain.CreateLink{
-		Mode:      in.Mode,
-		LinkID:    s.onceID(in.Mode, in.Audit.KeyID, in.Audit.IdempotencyKey),
-		File:      file,
-		ExpiresAt: in.ExpiresAt,
-		Metadata:  in.Metadata,
-	}
-	cmd.Token = domain.LinkToken(cmd.LinkID, s.NewToken())
 	exists := false
 	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
 		if state.Version > 0 { // an earlier request created it (even if deleted since)

@@ -130,7 +130,7 @@ func checkIdempotencyKey(c *gin.Context) (string, bool) {
 		c.Header("Idempotency-Key", key)
 	}
 	if msg != "" {
-		if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+		if isStripe(c) {
 			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key", Message: msg})
 		} else {
 			drFail(c, http.StatusBadRequest, "invalid_parameter", "Idempotency-Key", msg)
@@ -149,7 +149,7 @@ func idempotencyKeyOnly(c *gin.Context) { checkIdempotencyKey(c) }
 func idempotencyMismatch(c *gin.Context, key string) {
 	msg := fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. "+
 		"Try using a key other than '%s' if you meant to execute a different request.", truncate(key, 255))
-	if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+	if isStripe(c) {
 		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency, Message: msg})
 	} else {
 		drFail(c, http.StatusBadRequest, "idempotency_error", "Idempotency-Key", msg)
@@ -161,7 +161,7 @@ func idempotencyMismatch(c *gin.Context, key string) {
 func idempotencyInUse(c *gin.Context) {
 	msg := "There is currently another in-progress request using this idempotency key (probably means you have " +
 		"sent the same request twice at the same time); please retry in a moment."
-	if strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+	if isStripe(c) {
 		stripeFail(c, http.StatusConflict, stripeError{Type: stripeInvalidRequest, Code: "idempotency_key_in_use", Message: msg})
 	} else {
 		drFail(c, http.StatusConflict, "idempotency_key_in_use", "Idempotency-Key", msg)

@@ -46,10 +46,16 @@ func routes(r *gin.Engine, d *Deps) {
 	})
 }
 
+// isStripe reports whether the request's path is of the Stripe dialect.
+func isStripe(c *gin.Context) bool {
+	p := c.Request.URL.Path
+	return strings.HasPrefix(p, "/v1/") || p == "/v1"
+}
+
 // errorFor writes an error in the dialect of the request's path.
 func errorFor(c *gin.Context, status int, msg string) {
 	switch p := c.Request.URL.Path; {
-	case strings.HasPrefix(p, "/v1/") || p == "/v1":
+	case isStripe(c):
 		stripeStatus(c, status, msg)
 	case strings.HasPrefix(p, "/file-links") || strings.HasPrefix(p, "/files"):
 		drStatus(c, status, msg)

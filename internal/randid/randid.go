@@ -14,8 +14,8 @@
 // time tells anyway.
 //
 // A token (Token) is the secret of a public URL (domain.LinkToken puts the
-// link id before it): it is entirely random, 256
-// bits, and never derived from the time.
+// link id before it): it is entirely random, 256 bits, and never derived
+// from the time.
 package randid
 
 import (
