@@ -46,9 +46,10 @@ func (s *Store) Apply(recs []events.Record) error {
 	defer dec.wait()
 
 	var res applyResult
+	var created newLinks
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		res = applyResult{last: from}
-		if err := applyTx(tx, todo, dec, &res); err != nil {
+		res, created = applyResult{last: from}, newLinks{}
+		if err := applyTx(tx, s.ids, &created, todo, dec, &res); err != nil {
 			return err
 		}
 		if res.last == from {
@@ -64,6 +65,9 @@ func (s *Store) Apply(recs []events.Record) error {
 		s.finish(applyResult{last: from}, err)
 		return err
 	}
+	// Committed: index the new links before the checkpoint tells anyone
+	// to look for them.
+	s.ids.merge(&created)
 	for _, sk := range res.skips {
 		s.log.Error("projections: skipped malformed event", "seq", sk.seq, "err", sk.err)
 	}
@@ -96,6 +100,8 @@ type skip struct {
 // writer applies events inside one write transaction.
 type writer struct {
 	links   *bolt.Bucket
+	ids     *idIndex  // the links committed before this transaction
+	created *newLinks // the links this transaction created
 	indexes [numIndexes]*bolt.Bucket
 	arena   arena
 	// soonest is the soonest deadline a link was given, nil when none.
@@ -105,8 +111,8 @@ type writer struct {
 // errNoChange rolls back a transaction that changed nothing.
 var errNoChange = errors.New("projections: nothing to commit")
 
-func applyTx(tx *bolt.Tx, recs []events.Record, dec *decoding, res *applyResult) error {
-	w := &writer{links: tx.Bucket(bucketLinks)}
+func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record, dec *decoding, res *applyResult) error {
+	w := &writer{links: tx.Bucket(bucketLinks), ids: ids, created: created}
 	w.indexes[idxCreated] = tx.Bucket(bucketCreated)
 	w.indexes[idxFile] = tx.Bucket(bucketFile)
 	w.indexes[idxDeadline] = tx.Bucket(bucketDeadline)
@@ -158,9 +164,15 @@ func applyTx(tx *bolt.Tx, recs []events.Record, dec *decoding, res *applyResult)
 func (w *writer) apply(seq uint64, env *events.Envelope) error {
 	mode, _ := modeByte(env.Mode) // decode checked it
 	st := &env.Link
-	key := linkKey(mode, st.ID)
+	key, v := w.created.find(w.links, mode, st.ID)
+	if key == nil {
+		var err error
+		if key, v, err = w.ids.find(w.links, mode, st.ID); err != nil {
+			return err
+		}
+	}
 	var old *stored
-	if v := w.links.Get(key); v != nil {
+	if v != nil {
 		o, err := decodeRecord(key, v, false)
 		if err != nil {
 			return err
@@ -176,6 +188,8 @@ func (w *writer) apply(seq uint64, env *events.Envelope) error {
 		next.ok = old.ok
 	} else {
 		next.ok = orderKey(st.Created, seq)
+		key = linkKey(mode, next.ok)
+		w.created.add(mode, st.ID, seq)
 	}
 	oldSet := entriesOf(&w.arena, mode, old)
 	newSet := entriesOf(&w.arena, mode, &next)

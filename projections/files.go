@@ -22,6 +22,9 @@ import (
 //
 // The order key is the file's created time and the sequence of its event,
 // at the same offset as in a link record, so cursors resolve the same way.
+// fileFormat is the first byte of a file record.
+const fileFormat = 1
+
 var (
 	bucketFiles          = []byte("files")
 	bucketFilesByCreated = []byte("files_by_created")
@@ -48,7 +51,7 @@ func decodeFile(b []byte) decoded {
 func applyFile(tx *bolt.Tx, seq uint64, f *events.FileState) error {
 	mode, _ := modeByte(f.Mode) // UnmarshalFile checked it
 	files := tx.Bucket(bucketFiles)
-	key := linkKey(mode, f.ID)
+	key := idKey(mode, f.ID)
 	if files.Get(key) != nil {
 		return nil
 	}
@@ -57,7 +60,7 @@ func applyFile(tx *bolt.Tx, seq uint64, f *events.FileState) error {
 		return err
 	}
 	ok := orderKey(f.Created, seq)
-	rec := append(append([]byte{recordFormat, 0}, ok...), js...)
+	rec := append(append([]byte{fileFormat, 0}, ok...), js...)
 	byCreated := append([]byte{mode}, ok...)
 	byPurpose := append(purposePrefix(mode, f.Purpose), ok...)
 	for _, kv := range []struct {
@@ -78,7 +81,7 @@ func (s *Store) GetFile(mode events.Mode, id string) (events.FileState, error) {
 	if !ok {
 		return events.FileState{}, fmt.Errorf("%w: %q", ErrMode, mode)
 	}
-	key := linkKey(mb, id)
+	key := idKey(mb, id)
 	if f, ok := s.files.get(key); ok {
 		return f, nil
 	}
@@ -177,12 +180,12 @@ func listFiles(tx *bolt.Tx, mode byte, q *domain.FileQuery, limit int) (domain.F
 	var older, newer []byte
 	var err error
 	if q.StartingAfter != "" {
-		if older, err = cursorKey(files, mode, q.StartingAfter, "starting_after", invalidFileCursor); err != nil {
+		if older, err = cursorKey(files.Get(idKey(mode, q.StartingAfter)), q.StartingAfter, "starting_after", invalidFileCursor); err != nil {
 			return domain.FilePage{}, err
 		}
 	}
 	if q.EndingBefore != "" {
-		if newer, err = cursorKey(files, mode, q.EndingBefore, "ending_before", invalidFileCursor); err != nil {
+		if newer, err = cursorKey(files.Get(idKey(mode, q.EndingBefore)), q.EndingBefore, "ending_before", invalidFileCursor); err != nil {
 			return domain.FilePage{}, err
 		}
 	}
@@ -204,7 +207,7 @@ func listFiles(tx *bolt.Tx, mode byte, q *domain.FileQuery, limit int) (domain.F
 			p.HasMore = true
 			break
 		}
-		f, found, err := loadFile(files, linkKey(mode, string(e.id)))
+		f, found, err := loadFile(files, idKey(mode, string(e.id)))
 		if err != nil {
 			return domain.FilePage{}, err
 		}
@@ -228,7 +231,7 @@ func loadFile(files *bolt.Bucket, key []byte) (events.FileState, bool, error) {
 		return events.FileState{}, false, nil
 	}
 	var f events.FileState
-	if len(v) < recordHead || v[0] != recordFormat || json.Unmarshal(v[recordHead:], &f) != nil {
+	if len(v) < recordHead || v[0] != fileFormat || json.Unmarshal(v[recordHead:], &f) != nil {
 		return events.FileState{}, false, fmt.Errorf("%w: file %q", errCorrupt, key)
 	}
 	return f, true, nil

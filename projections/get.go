@@ -22,8 +22,11 @@ func (s *Store) Get(mode events.Mode, id string) (domain.Link, error) {
 	var l domain.Link
 	var found bool
 	err := s.view(func(tx *bolt.Tx) error {
-		var err error
-		l, found, err = loadLink(tx.Bucket(bucketLinks), linkKey(mb, id))
+		key, v, err := s.ids.find(tx.Bucket(bucketLinks), mb, id)
+		if err != nil || v == nil {
+			return err
+		}
+		l, found, err = decodeLink(key, v)
 		return err
 	})
 	switch {
@@ -56,11 +59,15 @@ func (s *Store) GetByToken(token string) (domain.Link, error) {
 			l, found, err = loadLink(links, key)
 			return err
 		}
-		// A token that names its link: the link is under its id, in one
-		// mode or the other (ids are unique across modes).
+		// A token that names its link: the link is found by its id, in
+		// one mode or the other (ids are unique across modes).
 		for _, mode := range modeBytes {
-			var err error
-			if l, found, err = loadLink(links, linkKey(mode, id)); err != nil || found {
+			key, v, err := s.ids.find(links, mode, id)
+			if err != nil {
+				return err
+			}
+			if v != nil {
+				l, found, err = decodeLink(key, v)
 				return err
 			}
 		}
@@ -81,6 +88,12 @@ func loadLink(links *bolt.Bucket, key []byte) (domain.Link, bool, error) {
 	if v == nil {
 		return domain.Link{}, false, nil
 	}
+	return decodeLink(key, v)
+}
+
+// decodeLink decodes the record v stored under key; a tombstone is not
+// found.
+func decodeLink(key, v []byte) (domain.Link, bool, error) {
 	st, err := decodeRecord(key, v, true)
 	if err != nil || st.deleted {
 		return domain.Link{}, false, err

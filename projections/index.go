@@ -10,8 +10,9 @@ import (
 )
 
 // The indexes. Each holds one entry per live (not deleted) link, keyed so
-// that a bbolt cursor walks it in order key order. The values of by_created
-// and by_file are the link id; those of by_deadline are
+// that a bbolt cursor walks it in order key order, which also names the
+// link's key (linkKey). The values of by_created and by_file are the link
+// id; those of by_deadline are
 //
 //	id length (1) | id | file id
 //
@@ -85,34 +86,34 @@ func entriesOf(a *arena, mode byte, s *stored) indexSet {
 // without decoding it.
 func entriesOfRecord(a *arena, key, rec []byte) (indexSet, error) {
 	var set indexSet
-	if len(key) < 2 || len(rec) < recordHead || rec[0] != recordFormat {
-		return set, fmt.Errorf("%w: key %q", errCorrupt, key)
+	id, _ := recordID(rec)
+	d, _ := recordBody(rec)
+	if len(key) != linkKeyLen || d.err != nil {
+		return set, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}
 	flags := rec[1]
 	if flags&recordDeleted != 0 {
 		return set, nil
 	}
-	d := decoder{b: rec[recordHead:]}
-	d.uvarint() // version
 	var times [3][]byte
 	for i, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
 		if flags&f == 0 {
 			continue
 		}
 		if len(d.b) < timeLen {
-			return set, fmt.Errorf("%w: key %q", errCorrupt, key)
+			return set, fmt.Errorf("%w: key %x", errCorrupt, key)
 		}
 		times[i], d.b = d.b[:timeLen], d.b[timeLen:]
 	}
 	fileID, token := d.bytes(), d.bytes()
 	if d.err != nil {
-		return set, fmt.Errorf("%w: key %q", errCorrupt, key)
+		return set, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}
 	class := byte(classOpen)
 	if times[1] != nil {
 		class = classExpired
 	}
-	addEntries(&set, a, key[0], key[1:], fileID, token, rec[2:recordHead], class, times[0])
+	addEntries(&set, a, key[0], id, fileID, token, rec[2:recordHead], class, times[0])
 	return set, nil
 }
 
@@ -143,8 +144,8 @@ func addEntries[T string | []byte](set *indexSet, a *arena, mode byte, id, fileI
 	if len(token) > 0 && !domain.NamesLink(token) {
 		tk := a.alloc(len(token))
 		copy(tk, token)
-		v := a.alloc(1 + len(id))[:0]
-		set.add(idxToken, tk, append(append(v, mode), id...))
+		v := a.alloc(linkKeyLen)[:0]
+		set.add(idxToken, tk, append(append(v, mode), ok[timeLen:]...))
 	}
 }
 

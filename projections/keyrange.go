@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // keyRange is the part of an index a list walks: the order keys in
@@ -48,16 +46,15 @@ func (r *keyRange) inRange(ok []byte) bool {
 	return (r.lo == nil || bytes.Compare(ok, r.lo) >= 0) && (r.hi == nil || bytes.Compare(ok, r.hi) < 0)
 }
 
-// cursorKey returns the order key stored at the start of the record of the
-// cursor id, in links or files; a deleted link still has one. A missing id
-// is the error notFound(param, id).
-func cursorKey(b *bolt.Bucket, mode byte, id, param string, notFound func(param, id string) error) ([]byte, error) {
-	v := b.Get(linkKey(mode, id))
-	if v == nil {
+// cursorKey returns the order key stored at the start of rec, the record
+// of the cursor id in links or files; a deleted link still has one. A nil
+// rec (no such id) is the error notFound(param, id).
+func cursorKey(rec []byte, id, param string, notFound func(param, id string) error) ([]byte, error) {
+	if rec == nil {
 		return nil, notFound(param, id)
 	}
-	if len(v) < recordHead {
+	if len(rec) < recordHead {
 		return nil, fmt.Errorf("%w: cursor %q", errCorrupt, id)
 	}
-	return v[2:recordHead], nil
+	return rec[2:recordHead], nil
 }

@@ -10,11 +10,11 @@ import (
 // Bucket names. Changing any key or value layout below is a schema change:
 // bump schemaVersion so that Open refuses an old file and it is rebuilt.
 var (
-	bucketLinks    = []byte("links")       // mode|id → record (see record.go)
+	bucketLinks    = []byte("links")       // mode|creating sequence → record (see record.go, idindex.go)
 	bucketCreated  = []byte("by_created")  // mode|class|orderKey → entry value
 	bucketFile     = []byte("by_file")     // mode|fileID|0x00|class|orderKey → entry value
 	bucketDeadline = []byte("by_deadline") // mode|deadline|orderKey → entry value with file id
-	bucketToken    = []byte("by_token")    // token → mode|id, for tokens that name no link (domain.ParseToken)
+	bucketToken    = []byte("by_token")    // token → link key, for tokens that name no link (domain.ParseToken)
 	bucketMeta     = []byte("meta")        // keyCheckpoint, keySchema
 	bucketSkipped  = []byte("skipped")     // seq → why the event was skipped
 )
@@ -29,8 +29,9 @@ var (
 	keySchema     = []byte("schema")
 )
 
-// schemaVersion is the layout of the read model in the file.
-const schemaVersion = 1
+// schemaVersion is the layout of the read model in the file. Version 2
+// keys links by the sequence that created them instead of by id.
+const schemaVersion = 2
 
 // Mode bytes, the first byte of every per-mode key.
 const (
@@ -124,7 +125,26 @@ func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, seqLen), seq)
 }
 
-func linkKey(mode byte, id string) []byte {
+// linkKey is the key of a link in the links bucket: its mode and the
+// sequence part of its order key ok, the sequence of the event that
+// created it. Links are appended in the order they were created, so a new
+// link lands on the last page of the bucket; its id is found through the
+// in-memory idIndex.
+func linkKey(mode byte, ok []byte) []byte {
+	k := make([]byte, 0, linkKeyLen)
+	return append(append(k, mode), ok[timeLen:okLen]...)
+}
+
+// linkKeyOfSeq is linkKey for a sequence.
+func linkKeyOfSeq(mode byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, linkKeyLen), mode), seq)
+}
+
+const linkKeyLen = 1 + seqLen
+
+// idKey is mode|id: the key of a file in the files bucket, and how a
+// Rebuild names the links it holds in memory.
+func idKey(mode byte, id string) []byte {
 	k := make([]byte, 0, 1+len(id))
 	return append(append(k, mode), id...)
 }

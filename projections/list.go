@@ -45,7 +45,7 @@ func (s *Store) List(q domain.ListQuery) (domain.Page, error) {
 	var p domain.Page
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		p, err = list(tx, mode, &q)
+		p, err = list(tx, s.ids, mode, &q)
 		return err
 	})
 	if err != nil {
@@ -60,22 +60,27 @@ func (s *Store) List(q domain.ListQuery) (domain.Page, error) {
 // walk is one list of links.
 type walk struct {
 	keyRange
-	mode byte
-	q    *domain.ListQuery
-	now  []byte // q.Now, encoded
+	index *idIndex
+	mode  byte
+	q     *domain.ListQuery
+	now   []byte // q.Now, encoded
 }
 
-func list(tx *bolt.Tx, mode byte, q *domain.ListQuery) (domain.Page, error) {
+func list(tx *bolt.Tx, ids *idIndex, mode byte, q *domain.ListQuery) (domain.Page, error) {
 	links := tx.Bucket(bucketLinks)
 	var older, newer []byte // the cursors' order keys
-	var err error
-	if q.StartingAfter != "" {
-		if older, err = cursorKey(links, mode, q.StartingAfter, "starting_after", invalidCursor); err != nil {
+	for _, c := range []struct {
+		id, param string
+		ok        *[]byte
+	}{{q.StartingAfter, "starting_after", &older}, {q.EndingBefore, "ending_before", &newer}} {
+		if c.id == "" {
+			continue
+		}
+		_, rec, err := ids.find(links, mode, c.id)
+		if err != nil {
 			return domain.Page{}, err
 		}
-	}
-	if q.EndingBefore != "" {
-		if newer, err = cursorKey(links, mode, q.EndingBefore, "ending_before", invalidCursor); err != nil {
+		if *c.ok, err = cursorKey(rec, c.id, c.param, invalidCursor); err != nil {
 			return domain.Page{}, err
 		}
 	}
@@ -83,7 +88,7 @@ func list(tx *bolt.Tx, mode byte, q *domain.ListQuery) (domain.Page, error) {
 	if empty {
 		return domain.Page{Links: []domain.Link{}}, nil
 	}
-	w := walk{keyRange: r, mode: mode, q: q, now: make([]byte, timeLen)}
+	w := walk{keyRange: r, index: ids, mode: mode, q: q, now: make([]byte, timeLen)}
 	putTime(w.now, q.Now)
 
 	it, skip, err := w.candidates(tx)
@@ -114,12 +119,12 @@ func list(tx *bolt.Tx, mode byte, q *domain.ListQuery) (domain.Page, error) {
 	picked = picked[:min(len(picked), q.Limit)]
 	p.Links = make([]domain.Link, len(picked))
 	for i, e := range picked {
-		l, found, err := loadLink(links, linkKey(mode, string(e.id)))
+		l, found, err := loadLink(links, linkKey(mode, e.ok))
 		if err != nil {
 			return domain.Page{}, err
 		}
 		if !found {
-			return domain.Page{}, fmt.Errorf("%w: index names missing link %q", errCorrupt, e.id)
+			return domain.Page{}, fmt.Errorf("%w: index names missing link %x", errCorrupt, e.ok)
 		}
 		p.Links[i] = l
 	}
@@ -181,10 +186,10 @@ var maxSkipSet = 256
 // now >= expires_at.
 func (w *walk) expiredByClock(links *bolt.Bucket) func(entry) (bool, error) {
 	return func(e entry) (bool, error) {
-		key := linkKey(w.mode, string(e.id))
+		key := linkKey(w.mode, e.ok)
 		v := links.Get(key)
 		if v == nil {
-			return false, fmt.Errorf("%w: index names missing link %q", errCorrupt, e.id)
+			return false, fmt.Errorf("%w: index names missing link %x", errCorrupt, e.ok)
 		}
 		st, err := decodeRecord(key, v, false)
 		if err != nil {
@@ -234,8 +239,10 @@ func (w *walk) ids(links *bolt.Bucket) (iter, error) {
 			continue
 		}
 		seen[id] = true
-		key := linkKey(w.mode, id)
-		v := links.Get(key)
+		key, v, err := w.index.find(links, w.mode, id)
+		if err != nil {
+			return nil, err
+		}
 		if v == nil {
 			continue
 		}
@@ -249,7 +256,7 @@ func (w *walk) ids(links *bolt.Bucket) (iter, error) {
 			q.Expired != nil && st.link.Expired(q.Now) != *q.Expired:
 			continue
 		}
-		es = append(es, entry{ok: st.ok, id: key[1:]})
+		es = append(es, entry{ok: st.ok})
 	}
 	return sortedIter(es, w.desc), nil
 }

@@ -2,10 +2,8 @@ package projections
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -53,32 +51,32 @@ type Rebuild struct {
 	db   *bolt.DB
 
 	last     uint64                  // sequence of the last record taken
-	links    map[string]*pendingLink // states not yet written, by link key
+	links    map[string]*pendingLink // states not yet written, by idKey
 	arena    arena                   // memory of the pending records and keys
 	files    []pendingFile
 	skips    []skip
-	held     int       // bytes held by the above
-	released []claim   // tokens that links gave up, kept to the end
-	claims   arena     // their memory
-	stopped  error     // why the rebuild cannot go on, wrapping ErrStopped
-	failed   error     // a write failed: Apply and Finish refuse
-	memory   int       // rebuildMemory; tests make it small
-	nlinks   int       // links taken, an estimate of how many there are
-	batch    int       // insertBatch; tests make it small
-	lastKey  [2][]byte // the greatest link key written, per mode (modeSlot)
-	// writtenHashes holds a hash of every link key written (no pointers,
-	// so the collector does not scan it: 600,000 links take about 10 MiB).
-	writtenHashes map[uint64]struct{}
-	writing       *rebuildWrite // the flush being written, if any
-	decoded       []decoded
+	held     int     // bytes held by the above
+	released []claim // tokens that links gave up, kept to the end
+	claims   arena   // their memory
+	stopped  error   // why the rebuild cannot go on, wrapping ErrStopped
+	failed   error   // a write failed: Apply and Finish refuse
+	memory   int     // rebuildMemory; tests make it small
+	nlinks   int     // links taken, an estimate of how many there are
+	batch    int     // insertBatch; tests make it small
+	// index finds the links written, or being written, by id; the store
+	// takes it over in Finish.
+	index   *idIndex
+	writing *rebuildWrite // the flush being written, if any
+	decoded []decoded
 }
 
 // pendingLink is the latest state of a link that a Rebuild knows of.
 type pendingLink struct {
-	key     []byte
+	key     []byte // linkKey
 	rec     []byte // its record, see encodeRecord
 	version uint64
 	written bool // rec is what the file holds
+	indexed bool // in Rebuild.index: written, or being written, before
 }
 
 type pendingFile struct {
@@ -86,7 +84,7 @@ type pendingFile struct {
 	file events.FileState
 }
 
-// claim is a token and the key of a link that held it.
+// claim is a token and the linkKey of a link that held it.
 type claim struct {
 	token, key []byte
 }
@@ -143,7 +141,7 @@ func (s *Store) Rebuild() (*Rebuild, error) {
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("projections: rebuild: %w", err)
 	}
-	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, writtenHashes: map[uint64]struct{}{}, memory: rebuildMemory, batch: insertBatch}, nil
+	return &Rebuild{s: s, path: path, db: db, links: map[string]*pendingLink{}, index: newIDIndex(), memory: rebuildMemory, batch: insertBatch}, nil
 }
 
 // Checkpoint returns the sequence of the last record the rebuild took.
@@ -230,23 +228,27 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 	mode, _ := modeByte(d.env.Mode) // decode checked it
 	st := &d.env.Link
-	key := linkKey(mode, st.ID)
-	p := r.links[string(key)]
+	ik := idKey(mode, st.ID)
+	p := r.links[string(ik)]
 	if w := r.writing; p == nil && w != nil {
-		if q := w.links[string(key)]; q != nil {
+		if q := w.links[string(ik)]; q != nil {
 			// Being written: as good as in the file.
-			p = r.pend(key)
-			p.rec, p.version, p.written = r.copy(q.rec), q.version, true
+			p = r.pend(ik, q.key)
+			p.rec, p.version, p.written, p.indexed = r.copy(q.rec), q.version, true, true
 		}
 	}
-	if p == nil && r.mayHold(key) {
-		if v := links.Get(key); v != nil {
+	if p == nil {
+		key, v, err := r.index.find(links, mode, st.ID)
+		if err != nil {
+			return err
+		}
+		if v != nil {
 			version, ok := recordVersion(v)
 			if !ok {
-				return fmt.Errorf("%w: key %q", errCorrupt, key)
+				return fmt.Errorf("%w: key %x", errCorrupt, key)
 			}
-			p = r.pend(key)
-			p.rec, p.version, p.written = r.copy(v), version, true
+			p = r.pend(ik, key)
+			p.rec, p.version, p.written, p.indexed = r.copy(v), version, true, true
 		}
 	}
 	if p != nil && p.version >= st.Version {
@@ -269,7 +271,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 				times[i] = &l.times[i]
 			}
 		}
-		rec = appendRecord(&r.arena, ok, st.Version, deleted, times, l.fileID, l.token, sortMetadata(l.md))
+		rec = appendRecord(&r.arena, ok, st.ID, st.Version, deleted, times, l.fileID, l.token, sortMetadata(l.md))
 		token = l.token
 	} else {
 		next := stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil}
@@ -284,7 +286,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 			r.released = append(r.released, claim{token: c[:len(old)], key: c[len(old):]})
 		}
 	} else {
-		p = r.pend(key)
+		p = r.pend(ik, linkKey(mode, ok))
 		r.nlinks++
 	}
 	p.rec, p.version, p.written = rec, st.Version, false
@@ -292,37 +294,11 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 	return nil
 }
 
-// mayHold reports whether the file may hold key: whether a key of its mode
-// at least as great was written, and a key with its hash was. Most ids
-// start with their creation time, so the key of a new link is greater than
-// any written; ids derived from an idempotency key are not ordered, but
-// their hash is not among those written. Either way the lookup, which would
-// find nothing, is skipped.
-func (r *Rebuild) mayHold(key []byte) bool {
-	last := r.lastKey[modeSlot(key[0])]
-	if last == nil || bytes.Compare(key, last) > 0 {
-		return false
-	}
-	_, ok := r.writtenHashes[maphash.Bytes(hashSeed, key)]
-	return ok
-}
-
-// hashSeed seeds the hashes of Rebuild.writtenHashes.
-var hashSeed = maphash.MakeSeed()
-
-// modeSlot numbers the mode bytes 0 and 1.
-func modeSlot(mode byte) int {
-	if mode == modeTest {
-		return 1
-	}
-	return 0
-}
-
-// pend adds a pending link under key.
-func (r *Rebuild) pend(key []byte) *pendingLink {
+// pend adds a pending link: ik is its idKey, key its linkKey.
+func (r *Rebuild) pend(ik, key []byte) *pendingLink {
 	p := &pendingLink{key: r.copy(key)}
-	r.links[string(p.key)] = p
-	r.held += 2*len(key) + 96 // key in the arena and in the map, entry overhead
+	r.links[string(ik)] = p
+	r.held += len(ik) + len(key) + 96 // keys in the map and the arena, entry overhead
 	return p
 }
 
@@ -343,18 +319,15 @@ func (r *Rebuild) flush() error {
 		return err
 	}
 	dirty := make([]*pendingLink, 0, len(r.links))
-	for _, p := range r.links {
+	for ik, p := range r.links {
 		if !p.written {
 			dirty = append(dirty, p)
 		}
-	}
-	slices.SortFunc(dirty, func(a, b *pendingLink) int { return bytes.Compare(a.key, b.key) })
-	for _, p := range dirty {
-		r.writtenHashes[maphash.Bytes(hashSeed, p.key)] = struct{}{}
-		if last := &r.lastKey[modeSlot(p.key[0])]; bytes.Compare(p.key, *last) > 0 {
-			*last = append((*last)[:0], p.key...)
+		if !p.indexed {
+			r.index.add(ik[0], r.index.hashString(ik[1:]), readUint(p.key[1:]))
 		}
 	}
+	slices.SortFunc(dirty, func(a, b *pendingLink) int { return bytes.Compare(a.key, b.key) })
 	w := &rebuildWrite{links: r.links, done: make(chan error, 1)}
 	files, skips, last := r.files, r.skips, r.last
 	go func() {
@@ -393,7 +366,7 @@ func (r *Rebuild) flush() error {
 
 // rebuildWrite is a flush being written.
 type rebuildWrite struct {
-	links map[string]*pendingLink // what it writes (and links it had read)
+	links map[string]*pendingLink // what it writes (and links it had read), by idKey
 	done  chan error              // gets the result of the write
 }
 
@@ -459,7 +432,7 @@ func (r *Rebuild) Finish() (err error) {
 	if err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
 	}
-	return r.s.replace(r.path)
+	return r.s.replace(r.path, r.index)
 }
 
 // Abort ends the rebuild and deletes its file.
@@ -645,8 +618,9 @@ func (r *Rebuild) checkReleased() error {
 }
 
 // replace closes the store's file, renames the file at path over it and
-// opens that instead, for Rebuild.Finish.
-func (s *Store) replace(path string) error {
+// opens that instead, with ids, the idIndex of its links, for
+// Rebuild.Finish.
+func (s *Store) replace(path string, ids *idIndex) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	if s.isClosed() {
@@ -666,7 +640,10 @@ func (s *Store) replace(path string) error {
 	if renameErr == nil {
 		renameErr = syncDir(filepath.Dir(s.path))
 	}
-	ns, err := open(s.path, s.opts)
+	if renameErr != nil {
+		ids = nil // whichever file is there now: index it
+	}
+	ns, err := open(s.path, s.opts, ids)
 	if err == nil && s.opts.SyncOnBootChange {
 		if boot := bootID(); boot != "" {
 			if _, err = ns.markOpen(boot); err != nil {
@@ -684,7 +661,7 @@ func (s *Store) replace(path string) error {
 		s.mu.Unlock()
 		return fmt.Errorf("projections: rebuild: reopen: %w", errors.Join(renameErr, err))
 	}
-	s.db, s.bootGuard = ns.db, ns.bootGuard
+	s.db, s.bootGuard, s.ids = ns.db, ns.bootGuard, ns.ids
 	s.files.reset()
 	if renameErr != nil {
 		return fmt.Errorf("projections: rebuild: %w", renameErr)
@@ -709,21 +686,17 @@ func syncDir(dir string) error {
 
 // recordVersion reads the version of a record.
 func recordVersion(rec []byte) (uint64, bool) {
-	if len(rec) < recordHead {
-		return 0, false
-	}
-	v, n := binary.Uvarint(rec[recordHead:])
-	return v, n > 0
+	d, v := recordBody(rec)
+	return v, d.err == nil
 }
 
 // recordToken returns the token of a record, a slice of it; none for a
 // tombstone.
 func recordToken(rec []byte) []byte {
-	if len(rec) < recordHead || rec[1]&recordDeleted != 0 {
+	d, _ := recordBody(rec)
+	if d.err != nil || rec[1]&recordDeleted != 0 {
 		return nil
 	}
-	d := decoder{b: rec[recordHead:]}
-	d.uvarint()
 	for _, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
 		d.time(rec[1]&f != 0)
 	}

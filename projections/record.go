@@ -11,11 +11,12 @@ import (
 	"github.com/filelinks/filelinks/domain"
 )
 
-// A record is the value of a link in the links bucket. Its layout (format 1):
+// A record is the value of a link in the links bucket. Its layout (format 2):
 //
 //	[0]      format
 //	[1]      flags (record*)
 //	[2:22]   order key: created time | sequence of the creating event
+//	uvarint length + bytes: id
 //	uvarint  version
 //	12 bytes each, when flagged: expires_at, expired_at, deleted_at
 //	uvarint length + bytes: file id, token
@@ -25,7 +26,7 @@ import (
 // The order key sits at a fixed offset, so a list cursor is resolved without
 // decoding. Sorted metadata keys make the encoding a function of the state,
 // which a rebuild relies on to produce the same bytes.
-const recordFormat = 1
+const recordFormat = 2
 
 const (
 	recordDeleted   = 1 << 0
@@ -57,7 +58,7 @@ func encodeRecord(a *arena, s *stored) []byte {
 			md = append(md, metaEntry[string]{k, l.Metadata[k]})
 		}
 	}
-	return appendRecord(a, s.ok, l.Version, s.deleted, [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}, l.FileID, l.Token, md)
+	return appendRecord(a, s.ok, l.ID, l.Version, s.deleted, [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}, l.FileID, l.Token, md)
 }
 
 // metaEntry is a metadata key and value.
@@ -67,9 +68,9 @@ type metaEntry[T string | []byte] struct{ k, v T }
 // a; md is sorted by key, without duplicates. Both encodeRecord and a
 // Rebuild, which reads events without building a domain.Link, write
 // records with it, so that they write the same bytes.
-func appendRecord[T string | []byte](a *arena, ok []byte, version uint64, deleted bool, times [3]*time.Time, fileID, token T, md []metaEntry[T]) []byte {
+func appendRecord[T string | []byte](a *arena, ok []byte, id string, version uint64, deleted bool, times [3]*time.Time, fileID, token T, md []metaEntry[T]) []byte {
 	var flags byte
-	n := recordHead + binary.MaxVarintLen64 + 3*timeLen
+	n := recordHead + binary.MaxVarintLen16 + len(id) + binary.MaxVarintLen64 + 3*timeLen
 	if deleted {
 		flags = recordDeleted
 		times[0], times[1] = nil, nil
@@ -87,6 +88,7 @@ func appendRecord[T string | []byte](a *arena, ok []byte, version uint64, delete
 	b := a.alloc(n)[:0]
 	b = append(b, recordFormat, flags)
 	b = append(b, ok...)
+	b = appendString(b, id)
 	b = binary.AppendUvarint(b, version)
 	for _, t := range times {
 		if t != nil {
@@ -115,8 +117,8 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 // it leaves Metadata nil, which is all index maintenance needs. The result
 // owns its memory: it stays valid after the transaction.
 func decodeRecord(key, val []byte, withMetadata bool) (stored, error) {
-	if len(key) < 2 || len(val) < recordHead || val[0] != recordFormat {
-		return stored{}, fmt.Errorf("%w: key %q", errCorrupt, key)
+	if len(key) != linkKeyLen || len(val) < recordHead || val[0] != recordFormat {
+		return stored{}, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}
 	flags := val[1]
 	s := stored{
@@ -124,10 +126,10 @@ func decodeRecord(key, val []byte, withMetadata bool) (stored, error) {
 		deleted: flags&recordDeleted != 0,
 	}
 	l := &s.link
-	l.ID = string(key[1:])
 	l.Mode = modeOf(key[0])
 	l.Created = getTime(s.ok)
 	d := decoder{b: val[recordHead:]}
+	l.ID = d.string()
 	l.Version = d.uvarint()
 	l.ExpiresAt = d.time(flags&recordExpiresAt != 0)
 	l.ExpiredAt = d.time(flags&recordExpiredAt != 0)
@@ -145,9 +147,32 @@ func decodeRecord(key, val []byte, withMetadata bool) (stored, error) {
 		}
 	}
 	if d.err != nil {
-		return stored{}, fmt.Errorf("%w: key %q", errCorrupt, key)
+		return stored{}, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}
 	return s, nil
+}
+
+// recordID returns the id of a record, a slice of it, and false when the
+// record is too short to hold one.
+func recordID(rec []byte) ([]byte, bool) {
+	if len(rec) < recordHead || rec[0] != recordFormat {
+		return nil, false
+	}
+	d := decoder{b: rec[recordHead:]}
+	id := d.bytes()
+	return id, d.err == nil
+}
+
+// recordBody returns the decoder of a record's fields after its id and
+// version, and the version.
+func recordBody(rec []byte) (decoder, uint64) {
+	if len(rec) < recordHead || rec[0] != recordFormat {
+		return decoder{err: errCorrupt}, 0
+	}
+	d := decoder{b: rec[recordHead:]}
+	d.bytes() // id
+	v := d.uvarint()
+	return d, v
 }
 
 // decoder reads the variable part of a record; the first failure sticks.

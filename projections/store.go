@@ -30,6 +30,12 @@ type Options struct {
 	// unless the rebuild completes, then reopen without it.
 	NoSync bool
 
+	// DiscardOtherSchema makes Open discard a file that holds a read
+	// model of another schema version (an upgrade changed the layout) and
+	// start empty, to be rebuilt from the stream, instead of failing with
+	// ErrSchema. Default false.
+	DiscardOtherSchema bool
+
 	// SyncOnBootChange trades the fsync of every Apply for a check at Open:
 	// commits reach the operating system but are not forced to disk, which
 	// a crash of the process (even kill -9) cannot undo, and the file
@@ -52,6 +58,10 @@ type Store struct {
 	log  *slog.Logger
 	path string
 	opts Options // as Open applied them, to open the file again after a Rebuild
+
+	// ids finds links by id (idindex.go). Replaced, like db, only while
+	// both applyMu and dbMu are held for writing.
+	ids *idIndex
 
 	applyMu sync.Mutex    // one Apply at a time
 	decoded []decoded     // Apply's decoding buffer, reused
@@ -100,7 +110,14 @@ func Open(path string, opts Options) (*Store, error) {
 			opts.NoSync = true
 		}
 	}
-	s, err := open(path, opts)
+	s, err := open(path, opts, nil)
+	if errors.Is(err, ErrSchema) && opts.DiscardOtherSchema {
+		opts.Logger.Warn("projections: read model has another schema version; rebuilding it from the stream", "path", path, "err", err)
+		if rerr := os.Remove(path); rerr != nil {
+			return nil, fmt.Errorf("projections: discard %s: %w", path, rerr)
+		}
+		s, err = open(path, opts, nil)
+	}
 	if err != nil || boot == "" {
 		return s, err
 	}
@@ -119,7 +136,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := os.Remove(path); err != nil {
 		return nil, fmt.Errorf("projections: discard %s: %w", path, err)
 	}
-	if s, err = open(path, opts); err != nil {
+	if s, err = open(path, opts, nil); err != nil {
 		return nil, err
 	}
 	if _, err := s.markOpen(boot); err != nil {
@@ -130,8 +147,9 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// open opens the bbolt file and its buckets.
-func open(path string, opts Options) (*Store, error) {
+// open opens the bbolt file and its buckets, with ids as its idIndex, or
+// one built from the file when ids is nil.
+func open(path string, opts Options, ids *idIndex) (*Store, error) {
 	db, err := openDB(path, bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
@@ -140,13 +158,17 @@ func open(path string, opts Options) (*Store, error) {
 	var ckpt uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		var err error
-		ckpt, err = initFile(tx)
+		if ckpt, err = initFile(tx); err != nil || ids != nil {
+			return err
+		}
+		ids, err = indexLinks(tx)
 		return err
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
+	s.ids = ids
 	s.ckpt.Store(ckpt)
 	s.stats.Checkpoint = ckpt
 	return s, nil

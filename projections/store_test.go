@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -250,6 +251,15 @@ func TestOpen(t *testing.T) {
 				_ = s2.Close()
 			}
 			t.Errorf("err = %v, want ErrSchema", err)
+		}
+		// With DiscardOtherSchema the file starts again, empty.
+		s2, err := Open(path, Options{DiscardOtherSchema: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		if s2.Checkpoint() != 0 {
+			t.Errorf("Checkpoint() = %d after discarding the file, want 0", s2.Checkpoint())
 		}
 	})
 }

@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	reads, err := projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger, SyncOnBootChange: true})
+	reads, err := projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger, SyncOnBootChange: true, DiscardOtherSchema: true})
 	if err != nil {
 		return err
 	}

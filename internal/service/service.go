@@ -112,7 +112,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
-	s.reads, err = projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger, SyncOnBootChange: true})
+	s.reads, err = projections.Open(cfg.Path("readmodel.db"), projections.Options{Logger: logger, SyncOnBootChange: true, DiscardOtherSchema: true})
 	if err != nil {
 		return nil, err
 	}
