@@ -3,6 +3,7 @@ package projections
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -331,4 +332,76 @@ func BenchmarkDecode(b *testing.B) {
 			})
 		}
 	}
+}
+
+// keyedCreates is n LinkCreated events whose ids are random, as those of
+// links created with an idempotency key (every create of the Stripe SDKs)
+// are, each with a token that names its link and one metadata key.
+func keyedCreates(tb testing.TB, n int) []events.Record {
+	r := rand.New(rand.NewPCG(5, 5))
+	st := newStream(tb)
+	st.file(events.ModeTest, "file_1", "dispute_evidence", base)
+	for i := range n {
+		id := randID(r, "link_")
+		now := base.Add(time.Duration(i) * time.Millisecond)
+		st.do(events.ModeTest, id, domain.CreateLink{
+			Mode: events.ModeTest, LinkID: id, Token: domain.LinkToken(id, token(r)),
+			File:     domain.File{ID: "file_1", Found: true, Mode: events.ModeTest, Purpose: "dispute_evidence"},
+			Metadata: domain.MetadataPatch{Set: map[string]string{"order": strconv.Itoa(i)}},
+		}, now)
+	}
+	return st.recs
+}
+
+// BenchmarkStore_ApplyKeyedCreates applies 300,000 creates of links with
+// random ids in batches of 50 (the projector's batches under the HTTP
+// create load) with an fsync per batch, and reports the events/s of the
+// last 100,000, applied to a store that holds 200,000 links.
+//
+//	go test ./projections -run X -bench ApplyKeyedCreates -benchtime 1x
+func BenchmarkStore_ApplyKeyedCreates(b *testing.B) {
+	recs := keyedCreates(b, 300_000)
+	warm := len(recs) - 100_000
+	for b.Loop() {
+		b.StopTimer()
+		s, _ := openStore(b, Options{})
+		applyAll(b, s, recs[:warm], 500)
+		b.StartTimer()
+		applyAll(b, s, recs[warm:], 50)
+		b.StopTimer()
+		_ = s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*(len(recs)-warm))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkOpen opens a store of 300,000 links, which reads every record to
+// build the index of ids, and reports the time per open and the heap the
+// index takes per link.
+//
+//	go test ./projections -run X -bench Open -benchtime 5x
+func BenchmarkOpen(b *testing.B) {
+	recs := keyedCreates(b, 300_000)
+	s, path := openStore(b, Options{NoSync: true})
+	applyAll(b, s, recs, 500)
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	var heap uint64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		s, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		heap = m1.HeapAlloc - m0.HeapAlloc
+		runtime.KeepAlive(s)
+		_ = s.Close()
+	}
+	b.ReportMetric(float64(heap)/float64(len(recs)-1), "heap-B/link")
 }
