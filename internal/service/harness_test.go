@@ -26,7 +26,7 @@ const (
 
 // instance is a running service with its data directory.
 type instance struct {
-	t    *testing.T
+	t    testing.TB
 	svc  *service.Service
 	dir  string
 	base string
@@ -120,7 +120,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
