@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,9 +56,10 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 	// decodeEnvelope, which is events.UnmarshalEnvelope, with the same
 	// results.
 	var env events.Envelope
-	var lean leanLink
+	lean := leanPool.Get().(*leanLink)
+	defer putLean(lean)
 	var times [3]*time.Time // expires_at, expired_at, deleted_at
-	if parseLean(rec.Data, &env, &lean) {
+	if parseLean(rec.Data, &env, lean) {
 		err = env.Check()
 		for i := range times {
 			if lean.has[i] {
@@ -83,6 +85,17 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 		c.Deadline = &d
 	}
 	return c, true, nil
+}
+
+// leanPool holds the leanLinks of ScheduleChangeOf, which would otherwise
+// be allocated for every event: the parser keeps a pointer to it.
+var leanPool = sync.Pool{New: func() any { return new(leanLink) }}
+
+// putLean returns l to leanPool without the slices of the record it read.
+func putLean(l *leanLink) {
+	clear(l.md)
+	*l = leanLink{md: l.md[:0]}
+	leanPool.Put(l)
 }
 
 // Apply decodes recs, consecutive records of the stream in order, and

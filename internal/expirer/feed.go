@@ -142,8 +142,9 @@ func (f *feed) route(ctx context.Context, s *session) error {
 	// Outermost first: the poison queue sees what is left after the
 	// retries; a message that failed for good is taken (so the checkpoint
 	// passes it and no gap opens) before it is poisoned; Retry retries
-	// only what may pass later; Recoverer turns a panic into an error.
-	r.AddMiddleware(poison, f.takeFailed, middleware.Retry{
+	// only what may pass later (retry is middleware.Retry, cheaper when
+	// the first attempt succeeds); Recoverer turns a panic into an error.
+	r.AddMiddleware(poison, f.takeFailed, retry{
 		MaxRetries:      5,
 		InitialInterval: 100 * time.Millisecond,
 		MaxInterval:     2 * time.Second,
