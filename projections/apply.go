@@ -42,7 +42,7 @@ func (s *Store) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo, &s.decoded, false)
+	dec := startDecoding(todo, &s.decoded, true)
 	defer dec.wait()
 
 	var res applyResult
@@ -132,7 +132,7 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 			}
 			res.applied++
 		case d.err == nil:
-			if err := w.apply(r.Seq, &d.env); err != nil {
+			if err := w.apply(r.Seq, d); err != nil {
 				return fmt.Errorf("seq %d: %w", r.Seq, err)
 			}
 			res.applied++
@@ -159,11 +159,12 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 	return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(res.last))
 }
 
-// apply makes the link's stored state the state after env, unless it
-// already holds that version or a later one.
-func (w *writer) apply(seq uint64, env *events.Envelope) error {
-	mode, _ := modeByte(env.Mode) // decode checked it
-	st := &env.Link
+// apply makes the link's stored state the state after the event d, unless
+// it already holds that version or a later one. A lean d (parseLean) is
+// written straight from the bytes of the event, as a Rebuild writes it.
+func (w *writer) apply(seq uint64, d *decoded) error {
+	mode, _ := modeByte(d.env.Mode) // decode checked it
+	st := &d.env.Link
 	key, v := w.created.find(w.links, mode, st.ID)
 	if key == nil {
 		var err error
@@ -171,28 +172,45 @@ func (w *writer) apply(seq uint64, env *events.Envelope) error {
 			return err
 		}
 	}
-	var old *stored
+	var ok []byte
+	var oldSet indexSet
 	if v != nil {
-		o, err := decodeRecord(key, v, false)
-		if err != nil {
-			return err
+		version, good := recordVersion(v)
+		if !good {
+			return fmt.Errorf("%w: key %x", errCorrupt, key)
 		}
-		if o.link.Version >= st.Version {
+		if version >= st.Version {
 			return nil
 		}
-		old = &o
-	}
-	next := stored{link: domain.FromState(*st), deleted: st.DeletedAt != nil}
-	if old != nil {
+		var err error
+		if oldSet, err = entriesOfRecord(&w.arena, key, v); err != nil {
+			return err
+		}
 		// The order key never changes, so list cursors stay valid.
-		next.ok = old.ok
+		ok = w.arena.alloc(okLen)
+		copy(ok, v[2:recordHead])
 	} else {
-		next.ok = orderKey(st.Created, seq)
-		key = linkKey(mode, next.ok)
+		ok = orderKey(st.Created, seq)
+		key = linkKey(mode, ok)
 		w.created.add(mode, st.ID, seq)
 	}
-	oldSet := entriesOf(&w.arena, mode, old)
-	newSet := entriesOf(&w.arena, mode, &next)
+	var rec []byte
+	if d.isLean {
+		l := &d.lean
+		var times [3]*time.Time
+		for i := range times {
+			if l.has[i] {
+				times[i] = &l.times[i]
+			}
+		}
+		rec = appendRecord(&w.arena, ok, st.ID, st.Version, l.has[2], times, l.fileID, l.token, sortMetadata(l.md))
+	} else {
+		rec = encodeRecord(&w.arena, &stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil})
+	}
+	newSet, err := entriesOfRecord(&w.arena, key, rec)
+	if err != nil {
+		return err
+	}
 	if err := reindex(&w.indexes, &oldSet, &newSet); err != nil {
 		return err
 	}
@@ -205,7 +223,7 @@ func (w *writer) apply(seq uint64, env *events.Envelope) error {
 			w.soonest = d // in the arena, which lives as long as w
 		}
 	}
-	return w.links.Put(key, encodeRecord(&w.arena, &next))
+	return w.links.Put(key, rec)
 }
 
 // readCheckpoint returns the checkpoint stored in tx, 0 when none is.

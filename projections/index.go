@@ -56,34 +56,8 @@ func (s *indexSet) find(index int, key []byte) *indexEntry {
 	return nil
 }
 
-// linkClass returns the class of a link: whether a LinkExpired was applied.
-func linkClass(s *stored) byte {
-	if s.link.ExpiredAt != nil {
-		return classExpired
-	}
-	return classOpen
-}
-
-// entriesOf returns the index entries of s; a deleted link (a tombstone) has
-// none, and neither has nil.
-func entriesOf(a *arena, mode byte, s *stored) indexSet {
-	var set indexSet
-	if s == nil || s.deleted {
-		return set
-	}
-	l := &s.link
-	var deadline []byte
-	if l.ExpiresAt != nil {
-		deadline = a.alloc(timeLen)
-		putTime(deadline, *l.ExpiresAt)
-	}
-	addEntries(&set, a, mode, l.ID, l.FileID, l.Token, s.ok, linkClass(s), deadline)
-	return set
-}
-
 // entriesOfRecord returns the index entries of the record rec stored under
-// key, read straight from its bytes: entriesOf(decodeRecord(key, rec)),
-// without decoding it.
+// key, read straight from its bytes. A tombstone has none.
 func entriesOfRecord(a *arena, key, rec []byte) (indexSet, error) {
 	var set indexSet
 	id, _ := recordID(rec)
