@@ -182,25 +182,43 @@ func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 // publishOne is jetstream's PublishMsg for the path of every command: a
 // request to the stream and its acknowledgement, read without encoding/json
 // when it is the usual {"stream":"<ours>","seq":N,...} (parsePubAck). The
-// errors and timeout are PublishMsg's: an *jetstream.APIError for a
-// refusal, jetstream.ErrNoStreamResponse when no stream answers (after
-// retries, as PublishMsg does, for a stream between leaders), the
-// JetStream context's default timeout when ctx has no deadline.
+// errors are PublishMsg's: an *jetstream.APIError for a refusal,
+// jetstream.ErrNoStreamResponse when no stream answers (after retries, as
+// PublishMsg does, for a stream between leaders), and a timeout.
+//
+// The wait is bounded by ctx's deadline, or the JetStream context's default
+// timeout when ctx has none, but not cut short when ctx is canceled
+// afterwards: a request whose client went away still learns whether its
+// event was stored, for the idempotency of its retry. That lets the request
+// wait on a pooled timer (nats.Conn.RequestMsg) instead of a context of its
+// own, which costs eight allocations per publish.
 func (l *Log) publishOne(ctx context.Context, m *nats.Msg) (uint64, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.js.Options().DefaultTimeout)
-		defer cancel()
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
+	timeout := l.js.Options().DefaultTimeout
+	if d, ok := ctx.Deadline(); ok {
+		if timeout = time.Until(d); timeout <= 0 {
+			return 0, context.DeadlineExceeded
+		}
+	}
+	deadline := time.Now().Add(timeout)
 	nc := l.js.Conn()
-	resp, err := nc.RequestMsgWithContext(ctx, m)
+	resp, err := nc.RequestMsg(m, timeout)
 	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
+		wait := min(jetstream.DefaultPubRetryWait, time.Until(deadline))
+		if wait <= 0 {
+			return 0, nats.ErrTimeout
+		}
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(jetstream.DefaultPubRetryWait):
+		case <-time.After(wait):
 		}
-		resp, err = nc.RequestMsgWithContext(ctx, m)
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return 0, nats.ErrTimeout
+		}
+		resp, err = nc.RequestMsg(m, timeout)
 	}
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
