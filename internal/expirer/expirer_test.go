@@ -30,6 +30,10 @@ func TestExpirer_Deadlines(t *testing.T) {
 		t.Fatalf("stats %+v: want 2 pending (moved, year 9999), next %s", s, later)
 	}
 	t.Logf("lateness p50 ≤ %s, max %s", s.Lateness.Quantile(0.5), s.Lateness.Max)
+	// Every message reached the handler decoded by the unmarshaler.
+	if n := expirer.LateDecodes(e); n != 0 {
+		t.Errorf("the handler decoded %d messages itself", n)
+	}
 }
 
 // TestExpirer_TwoExpirers runs two expirers on one stream, each with its own

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -44,8 +45,9 @@ func isPermanent(err error) bool {
 // middleware (watermill#184). The unmarshaler decodes it in advance (see
 // decode); a message that did not come through it is decoded here.
 func (f *feed) handle(msg *message.Message) error {
-	d, ok := msg.Context().Value(decodedKey{}).(*decoded)
-	if !ok {
+	d := f.pre.take(msg)
+	if d == nil {
+		f.lateDecodes.Add(1)
 		d = decode(msg)
 	}
 	p := d.pos
@@ -83,14 +85,46 @@ type decoded struct {
 	err    error
 }
 
-// decodedKey is the context key under which the unmarshaler leaves a
-// message's *decoded.
-type decodedKey struct{}
+// predecoded holds what the unmarshaler decoded of each message until
+// handle takes it. The message's context cannot carry it: watermill-nats
+// gives the message a new context after Unmarshal.
+type predecoded struct {
+	mu sync.Mutex
+	m  map[*message.Message]*decoded
+}
+
+func (p *predecoded) put(msg *message.Message, d *decoded) {
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[*message.Message]*decoded{}
+	}
+	p.m[msg] = d
+	p.mu.Unlock()
+}
+
+// take returns and forgets what was decoded of msg, nil when nothing was.
+func (p *predecoded) take(msg *message.Message) *decoded {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	d := p.m[msg]
+	delete(p.m, msg)
+	p.mu.Unlock()
+	return d
+}
+
+// forget drops what no handler will take: the messages a closed
+// subscriber discarded.
+func (p *predecoded) forget() {
+	p.mu.Lock()
+	clear(p.m)
+	p.mu.Unlock()
+}
 
 // decode reads msg's position from its metadata and its schedule change
 // from its payload. The unmarshaler calls it, on the subscriber's
-// long-lived goroutine, and leaves the result in the message's context
-// for handle, which runs on a goroutine of its own for every message
+// long-lived goroutine, and leaves the result in predecoded for handle, which runs on a goroutine of its own for every message
 // (Watermill's router): decoding there grew that new goroutine's stack
 // for every message, about 2 % of the service's CPU under a stream of
 // creates. A decoding error is not the unmarshaler's (see handle): it is
@@ -193,13 +227,14 @@ func (f *feed) takeFailed(h message.HandlerFunc) message.HandlerFunc {
 
 // unmarshaler copies a JetStream message into a Watermill one, adding what
 // watermill-nats leaves out: the subject and the stream and consumer
-// sequences from the message's metadata, and what handle needs of it
-// (decode). It never fails (see handle).
-type unmarshaler struct{}
+// sequences from the message's metadata. With pre set, it also decodes
+// what handle needs (decode) and leaves it there. It never fails (see
+// handle).
+type unmarshaler struct{ pre *predecoded }
 
 var _ wmnats.Unmarshaler = unmarshaler{}
 
-func (unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
+func (u unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
 	md, err := m.Metadata()
 	id := "nojs-" + watermill.NewUUID()
 	if err == nil {
@@ -215,7 +250,9 @@ func (unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
 	if t := m.Header.Get(events.TypeHeader); t != "" {
 		msg.Metadata.Set(events.TypeHeader, t)
 	}
-	msg.SetContext(context.WithValue(msg.Context(), decodedKey{}, decode(msg)))
+	if u.pre != nil {
+		u.pre.put(msg, decode(msg))
+	}
 	return msg, nil
 }
 
