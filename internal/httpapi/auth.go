@@ -21,19 +21,19 @@ type Key struct {
 // Keys holds the accepted secret keys, by the SHA-256 of the secret, so a
 // lookup compares hashes and never the secrets themselves.
 type Keys struct {
-	byHash map[[32]byte]Key
+	byHash map[[32]byte]*Key // pointers: a request keeps its key without a copy
 }
 
 // NewKeys accepts sk_test_ keys (test mode) and sk_live_ keys (live mode).
 func NewKeys(secrets []string) (*Keys, error) {
-	k := &Keys{byHash: map[[32]byte]Key{}}
+	k := &Keys{byHash: map[[32]byte]*Key{}}
 	for _, s := range secrets {
 		mode, ok := keyMode(s)
 		if !ok {
 			return nil, errors.New("httpapi: API keys must start with sk_test_ or sk_live_")
 		}
 		h := sha256.Sum256([]byte(s))
-		k.byHash[h] = Key{ID: "key_" + hex.EncodeToString(h[:8]), Mode: mode}
+		k.byHash[h] = &Key{ID: "key_" + hex.EncodeToString(h[:8]), Mode: mode}
 	}
 	return k, nil
 }
@@ -49,7 +49,7 @@ func keyMode(secret string) (events.Mode, bool) {
 }
 
 // Lookup returns the key for a presented secret.
-func (k *Keys) Lookup(secret string) (Key, bool) {
+func (k *Keys) Lookup(secret string) (*Key, bool) {
 	key, ok := k.byHash[sha256.Sum256([]byte(secret))]
 	return key, ok
 }

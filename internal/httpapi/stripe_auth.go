@@ -33,8 +33,10 @@ func (d *Deps) stripeAuth(c *gin.Context) {
 // keyOf returns the key that authenticated the request.
 func keyOf(c *gin.Context) Key {
 	k, _ := c.Get(ctxKey)
-	key, _ := k.(Key)
-	return key
+	if key, ok := k.(*Key); ok {
+		return *key
+	}
+	return Key{}
 }
 
 // audit returns who is acting in this request, for the events it causes.
