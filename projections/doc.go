@@ -30,14 +30,17 @@
 // created it (8 bytes), which breaks ties and makes the order total and
 // stable. The buckets:
 //
-//	links        mode|id → record: order key, flags, version, times, file id,
-//	             token, metadata (record.go). A deleted link stays as a
-//	             tombstone with its order key, so a cursor naming it works.
+//	links        mode|sequence of the creating event → record: order key,
+//	             flags, id, version, times, file id, token, metadata
+//	             (record.go). A deleted link stays as a tombstone with its
+//	             order key, so a cursor naming it works. A link is found
+//	             by id through an index in memory (idindex.go).
 //	by_created   mode|class|order key → id
 //	by_file      mode|file id|0x00|class|order key → id
 //	by_deadline  mode|expires_at|order key → id and file id, for the links
 //	             with an expiry and no LinkExpired yet
-//	by_token     token → mode|id
+//	by_token     token → links key, only for tokens that do not name
+//	             their link (the first token format)
 //	meta         "checkpoint" → sequence, "schema" → layout version
 //	skipped      sequence → why that event was skipped as malformed
 //	files, files_by_created, files_by_purpose: the same for files, which
@@ -81,12 +84,13 @@
 //
 // # Costs
 //
-// Link ids, tokens and file ids are random, so each new link inserts at a
-// random place in links, by_token and by_file (and by_deadline), and bbolt
-// rewrites a whole 4 KiB page for each of them at commit: a batch of 500
-// creates writes about 1,500 pages. That, and decoding the JSON events, is
-// where Apply spends its time; the decoding runs on a second goroutine while
-// the transaction writes. The file is opened with NoFreelistSync, as etcd
-// does: commits do not write the free-page list, and Open rebuilds it by
-// scanning the file instead.
+// New links are appended to the last page of links (keyed by sequence) and
+// of by_created; by_file and by_deadline take an entry near the other
+// entries of the same file or deadline. Ids made from an idempotency key
+// are random, which is why links is not keyed by id: each new link would
+// rewrite a random page (and its branch pages) in every commit. Decoding
+// the JSON events runs on a second goroutine while the transaction writes.
+// The file is opened with NoFreelistSync, as etcd does: commits do not
+// write the free-page list, and Open rebuilds it by scanning the file
+// instead.
 package projections
