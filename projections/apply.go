@@ -9,7 +9,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/events"
 )
 
@@ -160,8 +159,7 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 }
 
 // apply makes the link's stored state the state after the event d, unless
-// it already holds that version or a later one. A lean d (parseLean) is
-// written straight from the bytes of the event, as a Rebuild writes it.
+// it already holds that version or a later one (recordOfEvent).
 func (w *writer) apply(seq uint64, d *decoded) error {
 	mode, _ := modeByte(d.env.Mode) // decode checked it
 	st := &d.env.Link
@@ -194,19 +192,7 @@ func (w *writer) apply(seq uint64, d *decoded) error {
 		key = linkKey(mode, ok)
 		w.created.add(mode, st.ID, seq)
 	}
-	var rec []byte
-	if d.isLean {
-		l := &d.lean
-		var times [3]*time.Time
-		for i := range times {
-			if l.has[i] {
-				times[i] = &l.times[i]
-			}
-		}
-		rec = appendRecord(&w.arena, ok, st.ID, st.Version, l.has[2], times, l.fileID, l.token, sortMetadata(l.md))
-	} else {
-		rec = encodeRecord(&w.arena, &stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil})
-	}
+	rec := recordOfEvent(&w.arena, d, ok)
 	newSet, err := entriesOfRecord(&w.arena, key, rec)
 	if err != nil {
 		return err

@@ -60,8 +60,7 @@ func (s *indexSet) find(index int, key []byte) *indexEntry {
 // key, read straight from its bytes. A tombstone has none.
 func entriesOfRecord(a *arena, key, rec []byte) (indexSet, error) {
 	var set indexSet
-	id, _ := recordID(rec)
-	d, _ := recordBody(rec)
+	d, id, _ := recordBody(rec)
 	if len(key) != linkKeyLen || d.err != nil {
 		return set, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}

@@ -13,7 +13,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/events"
 )
 
@@ -260,26 +259,9 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 	} else {
 		ok = orderKey(st.Created, seq)
 	}
-	var rec, token []byte
-	var deleted bool
-	if d.isLean {
-		l := &d.lean
-		deleted = l.has[2]
-		var times [3]*time.Time
-		for i := range times {
-			if l.has[i] {
-				times[i] = &l.times[i]
-			}
-		}
-		rec = appendRecord(&r.arena, ok, st.ID, st.Version, deleted, times, l.fileID, l.token, sortMetadata(l.md))
-		token = l.token
-	} else {
-		next := stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil}
-		rec = encodeRecord(&r.arena, &next)
-		deleted, token = next.deleted, []byte(st.Token)
-	}
+	rec := recordOfEvent(&r.arena, d, ok)
 	if p != nil {
-		if old := recordToken(p.rec); len(old) > 0 && (deleted || !bytes.Equal(old, token)) {
+		if old := recordToken(p.rec); len(old) > 0 && !bytes.Equal(old, recordToken(rec)) {
 			c := r.claims.alloc(len(old) + len(p.key))
 			copy(c, old)
 			copy(c[len(old):], p.key)
@@ -686,14 +668,14 @@ func syncDir(dir string) error {
 
 // recordVersion reads the version of a record.
 func recordVersion(rec []byte) (uint64, bool) {
-	d, v := recordBody(rec)
+	d, _, v := recordBody(rec)
 	return v, d.err == nil
 }
 
 // recordToken returns the token of a record, a slice of it; none for a
 // tombstone.
 func recordToken(rec []byte) []byte {
-	d, _ := recordBody(rec)
+	d, _, _ := recordBody(rec)
 	if d.err != nil || rec[1]&recordDeleted != 0 {
 		return nil
 	}

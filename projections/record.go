@@ -61,6 +61,25 @@ func encodeRecord(a *arena, s *stored) []byte {
 	return appendRecord(a, s.ok, l.ID, l.Version, s.deleted, [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}, l.FileID, l.Token, md)
 }
 
+// recordOfEvent returns the record that the link event d gives its link,
+// whose order key is ok: from the event's bytes when d was read lean
+// (parseLean), from its decoded state otherwise. Apply and Rebuild both
+// write records with it, so they write the same bytes.
+func recordOfEvent(a *arena, d *decoded, ok []byte) []byte {
+	st := &d.env.Link
+	if !d.isLean {
+		return encodeRecord(a, &stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil})
+	}
+	l := &d.lean
+	var times [3]*time.Time
+	for i := range times {
+		if l.has[i] {
+			times[i] = &l.times[i]
+		}
+	}
+	return appendRecord(a, ok, st.ID, st.Version, l.has[2], times, l.fileID, l.token, sortMetadata(l.md))
+}
+
 // metaEntry is a metadata key and value.
 type metaEntry[T string | []byte] struct{ k, v T }
 
@@ -164,15 +183,15 @@ func recordID(rec []byte) ([]byte, bool) {
 }
 
 // recordBody returns the decoder of a record's fields after its id and
-// version, and the version.
-func recordBody(rec []byte) (decoder, uint64) {
+// version, the id (a slice of the record) and the version.
+func recordBody(rec []byte) (decoder, []byte, uint64) {
 	if len(rec) < recordHead || rec[0] != recordFormat {
-		return decoder{err: errCorrupt}, 0
+		return decoder{err: errCorrupt}, nil, 0
 	}
 	d := decoder{b: rec[recordHead:]}
-	d.bytes() // id
+	id := d.bytes()
 	v := d.uvarint()
-	return d, v
+	return d, id, v
 }
 
 // decoder reads the variable part of a record; the first failure sticks.
