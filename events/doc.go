@@ -2,7 +2,8 @@
 //
 // Every change to a file link is recorded as one of four events, LinkCreated,
 // LinkUpdated, LinkExpired and LinkDeleted, wrapped in an Envelope and stored
-// as JSON in a NATS JetStream stream, one subject per link (see Subject). The
+// as JSON in a NATS JetStream stream, on a subject per link and class (see
+// SubjectPrefix and ClassOf). The
 // stream is the source of truth: read models, the expirer, downstream
 // subscribers and auditors all read these bytes, so the shapes here change only
 // by adding optional fields, and any other change is a new Schema version with

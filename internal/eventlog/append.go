@@ -94,7 +94,7 @@ func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (ui
 	if len(evs) == 0 {
 		return 0, errors.New("eventlog: append of no events")
 	}
-	subject := events.Subject(evs[0].Mode, evs[0].LinkID)
+	filter := l.linkFilter(evs[0].Mode, evs[0].LinkID)
 	msgs := make([]*nats.Msg, len(evs))
 	for i, e := range evs {
 		if e.LinkID != evs[0].LinkID || e.Mode != evs[0].Mode {
@@ -104,18 +104,23 @@ func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (ui
 		if err != nil {
 			return 0, err
 		}
-		msgs[i] = newMsg(subject, data, e.ID, e.Payload.EventType())
+		msgs[i] = newMsg(l.subjectOf(e), data, e.ID, e.Payload.EventType())
 	}
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
+	if !l.legacy {
+		// The check covers all of the link's subjects, whatever their class.
+		msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, filter)
+	}
 	msgs[0].Header.Set(jetstream.ExpectedStreamHeader, l.cfg.Stream)
 
-	return l.store(ctx, subject, msgs, evs[len(evs)-1].ID)
+	return l.store(ctx, filter, msgs, evs[len(evs)-1].ID)
 }
 
-// store publishes msgs, all on subject, with the expectation already set on
-// the first, and returns the sequence of the last. lastID is the message id
-// of the last message, by which a stored earlier attempt is recognised.
-func (l *Log) store(ctx context.Context, subject string, msgs []*nats.Msg, lastID string) (uint64, error) {
+// store publishes msgs, all on the subjects filter matches, with the
+// expectation already set on the first, and returns the sequence of the
+// last. lastID is the message id of the last message, by which a stored
+// earlier attempt is recognised.
+func (l *Log) store(ctx context.Context, filter string, msgs []*nats.Msg, lastID string) (uint64, error) {
 	seq, err := l.publish(ctx, msgs)
 	for retry := 0; retry < publishRetries && isLostAck(err) && ctx.Err() == nil; retry++ {
 		// The events may or may not be stored: publish the same messages
@@ -126,11 +131,11 @@ func (l *Log) store(ctx context.Context, subject string, msgs []*nats.Msg, lastI
 		return seq, nil
 	}
 	if !isWrongLastSequence(err) {
-		return 0, fmt.Errorf("eventlog: append to %s: %w", subject, err)
+		return 0, fmt.Errorf("eventlog: append to %s: %w", filter, err)
 	}
 	// Maybe it was our own write whose ack was lost: then the subject's
 	// last message is our last message.
-	last, gerr := l.stream.GetLastMsgForSubject(ctx, subject)
+	last, gerr := l.lastMsg(ctx, filter)
 	if gerr == nil && last.Header.Get(jetstream.MsgIDHeader) == lastID {
 		return last.Sequence, nil
 	}

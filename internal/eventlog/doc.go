@@ -1,12 +1,13 @@
 // Package eventlog stores link events in a NATS JetStream stream, the source
 // of truth of filelinks, and reads them back.
 //
-// One stream holds every link event, one subject per link
-// (events.Subject). Writes are optimistic per link: Update loads the link's
-// last event with a direct get (any replica can answer), lets the caller
-// decide, and publishes with the expected last sequence of the link's
-// subject; on a conflict it reloads and decides again, a bounded number of
-// times. Each message carries Nats-Msg-Id = the event id, so a retried
+// One stream holds every link event, on a subject per link and class
+// (events.SubjectOf; a stream written before classes keeps one subject per
+// link, events.Subject, see Open). Writes are optimistic per link: Update
+// loads the link's last event with a direct get (any replica can answer),
+// lets the caller decide, and publishes with the expected last sequence of
+// all the link's subjects (events.LinkFilter); on a conflict it reloads and
+// decides again, a bounded number of times. Each message carries Nats-Msg-Id = the event id, so a retried
 // publish is stored once. Follow reads the stream in order from a sequence,
 // in batches, for projectors.
 //

@@ -47,6 +47,9 @@ type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	cfg    Config
+	// legacy is set for a stream written before subjects had a class
+	// token (events.SubjectsLegacy): its links keep one subject each.
+	legacy bool
 }
 
 // StreamConfig returns the stream definition for cfg. The stream never
@@ -84,7 +87,47 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Log, error)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: create stream %s: %w", cfg.Stream, err)
 	}
-	return &Log{js: js, stream: st, cfg: cfg}, nil
+	// A stream that holds an event on a subject without a class token was
+	// written by an earlier version: keep writing it that way, so that
+	// every link keeps one subject and its optimistic checks stay whole.
+	_, err = st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.SubjectsLegacy))
+	legacy := err == nil
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, fmt.Errorf("eventlog: read stream %s: %w", cfg.Stream, err)
+	}
+	return &Log{js: js, stream: st, cfg: cfg, legacy: legacy}, nil
+}
+
+// Legacy reports whether the stream keeps the subjects of streams written
+// before the class token (events.SubjectsLegacy).
+func (l *Log) Legacy() bool { return l.legacy }
+
+// linkFilter matches every event of a link.
+func (l *Log) linkFilter(mode events.Mode, id string) string {
+	if l.legacy {
+		return events.Subject(mode, id)
+	}
+	return events.LinkFilter(mode, id)
+}
+
+// subjectOf returns the subject to store event e under.
+func (l *Log) subjectOf(e events.Event) string {
+	if l.legacy {
+		return events.Subject(e.Mode, e.LinkID)
+	}
+	return events.SubjectOf(e.Mode, e.LinkID, events.ClassOf(e.Payload))
+}
+
+// lastMsg returns the last message on the subjects filter matches (a
+// wildcard in a stream with class tokens), or jetstream.ErrMsgNotFound.
+// nats.go's GetLastMsgForSubject puts the subject into the direct get's
+// own subject, where a wildcard is not allowed, so a wildcard filter goes
+// in the request's body, which the server accepts on every stream.
+func (l *Log) lastMsg(ctx context.Context, filter string) (*jetstream.RawStreamMsg, error) {
+	if l.legacy {
+		return l.stream.GetLastMsgForSubject(ctx, filter)
+	}
+	return directLast(ctx, l.js, l.cfg.Stream, filter)
 }
 
 // LastSequence returns the sequence of the newest event in the stream (0
@@ -97,12 +140,25 @@ func (l *Log) LastSequence(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// LastSequenceOf returns the sequence of the newest event on the subjects
+// filter matches, wildcards allowed (0 when there is none).
+func (l *Log) LastSequenceOf(ctx context.Context, filter string) (uint64, error) {
+	msg, err := directLast(ctx, l.js, l.cfg.Stream, filter)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("eventlog: last event on %s: %w", filter, err)
+	}
+	return msg.Sequence, nil
+}
+
 // Load returns a link's state and the stream sequence of its last event. For
 // a link without events it returns the zero state with ID and Mode set and
 // sequence 0. The state is read from the last event's snapshot, so Load is
 // one direct get however long the link's history is.
 func (l *Log) Load(ctx context.Context, mode events.Mode, id string) (domain.Link, uint64, error) {
-	msg, err := l.stream.GetLastMsgForSubject(ctx, events.Subject(mode, id))
+	msg, err := l.lastMsg(ctx, l.linkFilter(mode, id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return domain.Link{ID: id, Mode: mode}, 0, nil
 	}
@@ -119,7 +175,7 @@ func (l *Log) Load(ctx context.Context, mode events.Mode, id string) (domain.Lin
 // First returns the first event of a link, decoded, and its stream
 // sequence, by a direct get, or ok == false when the link has no events. A create replayed for an idempotency key answers with it.
 func (l *Log) First(ctx context.Context, mode events.Mode, id string) (events.Event, uint64, bool, error) {
-	msg, err := l.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.Subject(mode, id)))
+	msg, err := l.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(l.linkFilter(mode, id)))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return events.Event{}, 0, false, nil
 	}

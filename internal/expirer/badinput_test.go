@@ -14,10 +14,11 @@ import (
 	"github.com/filelinks/filelinks/internal/expirer"
 )
 
-// publishRaw stores data on a link subject as it is, bypassing every check.
+// publishRaw stores data on a link subject of class expiry as it is,
+// bypassing every check.
 func (w *world) publishRaw(id string, data []byte) {
 	w.t.Helper()
-	if _, err := w.srv.JS.Publish(context.Background(), events.Subject(events.ModeLive, id), data); err != nil {
+	if _, err := w.srv.JS.Publish(context.Background(), events.SubjectOf(events.ModeLive, id, events.ClassExpiry), data); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -94,7 +95,7 @@ func TestExpirer_BadInput(t *testing.T) {
 	}
 	if msg.Subject != expirer.PoisonSubjectPrefix+".expirer" || string(msg.Data) != "not json at all" ||
 		!strings.Contains(msg.Header.Get("reason_poisoned"), "malformed") ||
-		msg.Header.Get("filelinks_subject") != events.Subject(events.ModeLive, "link_garbage") {
+		msg.Header.Get("filelinks_subject") != events.SubjectOf(events.ModeLive, "link_garbage", events.ClassExpiry) {
 		t.Fatalf("poisoned copy: %s %q %v", msg.Subject, msg.Data, msg.Header)
 	}
 	info, err := st.Info(context.Background())

@@ -60,7 +60,7 @@ func benchOnce(b *testing.B, n int, lead, spread time.Duration) {
 	base := start.Add(lead)
 	ids := publishLinks(b, srv.Conn, n, base, spread)
 	published := time.Since(start)
-	last, err := log.LastSequence(ctx)
+	last, err := lastForExpirer(ctx, log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func publishLinks(b *testing.B, nc *nats.Conn, n int, base time.Time, spread tim
 		if err != nil {
 			b.Fatal(err)
 		}
-		m := nats.NewMsg(events.Subject(events.ModeLive, id))
+		m := nats.NewMsg(events.SubjectOf(events.ModeLive, id, events.ClassExpiry))
 		m.Data = data
 		m.Header.Set(events.TypeHeader, events.TypeLinkCreated)
 		m.Header.Set(events.SchemaHeader, "1")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,7 +18,11 @@ import (
 var ErrInUse = errors.New("expirer: durable consumer is in use by another expirer")
 
 // consumerConfig is the expirer's durable push consumer, delivering link
-// events from stream sequence from on.
+// events from stream sequence from on: the events of class expiry
+// (events.SubjectsExpiry), the only ones that can change a deadline, and
+// every event of a stream written before subjects had a class
+// (events.SubjectsLegacy). A link created without expires_at, the common
+// case, costs the expirer nothing.
 //
 // It has no deliver group on purpose: the Watermill subscriber sees one
 // message at a time only as long as exactly one subscription is bound, and
@@ -36,7 +41,7 @@ func consumerConfig(cfg Config, from uint64) jetstream.ConsumerConfig {
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        2 * time.Minute,
 		MaxDeliver:     -1,
-		FilterSubject:  events.SubjectAll,
+		FilterSubjects: consumerFilters,
 		ReplayPolicy:   jetstream.ReplayInstantPolicy,
 		MaxAckPending:  2048,
 		IdleHeartbeat:  5 * time.Second,
@@ -142,9 +147,12 @@ func atCheckpoint(info *jetstream.ConsumerInfo, ckpt uint64) bool {
 		info.AckFloor.Stream == ckpt && info.Delivered.Stream == ckpt
 }
 
+// consumerFilters are the subjects the expirer's consumer delivers.
+var consumerFilters = []string{events.SubjectsExpiry, events.SubjectsLegacy}
+
 func sameShape(have, want jetstream.ConsumerConfig) bool {
 	return have.DeliverSubject == want.DeliverSubject && have.DeliverGroup == "" &&
-		have.FilterSubject == want.FilterSubject && len(have.FilterSubjects) == 0 &&
+		have.FilterSubject == want.FilterSubject && slices.Equal(have.FilterSubjects, want.FilterSubjects) &&
 		have.AckPolicy == want.AckPolicy && have.IdleHeartbeat == want.IdleHeartbeat &&
 		have.MaxAckPending == want.MaxAckPending && have.AckWait == want.AckWait
 }

@@ -8,8 +8,10 @@
 // (Start), in cmd/expirer and by default in-process, keeps a durable
 // schedule of pending expiries (projections.Schedule, a bbolt file it
 // owns) that follows the event stream: a Watermill router consumes link
-// events from a durable JetStream consumer, and each event sets, moves or
-// removes its link's deadline from the link state it carries. A timer
+// events from a durable JetStream consumer, which the server filters to
+// the events of class expiry (events.SubjectsExpiry: a link created without
+// expires_at is never sent), and each event sets, moves or removes its
+// link's deadline from the link state it carries. A timer
 // fires the deadlines in order with a pool of workers, each calling the
 // same use case as the API (app.Links.Expire): load, the pure decision
 // domain.ExpireLink, an optimistic append on the link's subject. So a link

@@ -30,6 +30,17 @@ func TestExpirer_Deadlines(t *testing.T) {
 		t.Fatalf("stats %+v: want 2 pending (moved, year 9999), next %s", s, later)
 	}
 	t.Logf("lateness p50 ≤ %s, max %s", s.Lateness.Quantile(0.5), s.Lateness.Max)
+	// The expirer was sent the events of class expiry and no others.
+	all := w.history()
+	var want uint64
+	for _, ev := range all {
+		if events.ClassOf(ev.Payload) == events.ClassExpiry {
+			want++
+		}
+	}
+	if s.Received != want || want == uint64(len(all)) {
+		t.Errorf("the expirer took %d events; the stream holds %d, %d of class expiry", s.Received, len(all), want)
+	}
 	// Every message reached the handler decoded by the unmarshaler.
 	if n := expirer.LateDecodes(e); n != 0 {
 		t.Errorf("the handler decoded %d messages itself", n)

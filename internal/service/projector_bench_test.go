@@ -411,7 +411,7 @@ func (f *filler) do(state *domain.Link, cmd domain.Command) {
 		if err != nil {
 			f.b.Fatal(err)
 		}
-		f.publish(events.Subject(e.Mode, e.LinkID), data, e.ID, e.Type)
+		f.publish(events.SubjectOf(e.Mode, e.LinkID, events.ClassOf(e.Payload)), data, e.ID, e.Type)
 	}
 	if next.ExpiresAt != nil && next.ExpiredAt == nil && next.DeletedAt == nil &&
 		(state.ExpiresAt == nil || !state.ExpiresAt.Equal(*next.ExpiresAt)) {
