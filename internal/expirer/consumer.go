@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,12 +16,8 @@ import (
 // expirer's durable consumer: another expirer runs with the same name.
 var ErrInUse = errors.New("expirer: durable consumer is in use by another expirer")
 
-// consumerConfig is the expirer's durable push consumer, delivering link
-// events from stream sequence from on: the events of class expiry
-// (events.SubjectsExpiry), the only ones that can change a deadline, and
-// every event of a stream written before subjects had a class
-// (events.SubjectsLegacy). A link created without expires_at, the common
-// case, costs the expirer nothing.
+// consumerConfig is the expirer's durable push consumer, delivering the
+// link events on filter from stream sequence from on (see streamFilter).
 //
 // It has no deliver group on purpose: the Watermill subscriber sees one
 // message at a time only as long as exactly one subscription is bound, and
@@ -32,7 +27,7 @@ var ErrInUse = errors.New("expirer: durable consumer is in use by another expire
 // that went away. AckWait is long because a message may wait behind up to
 // MaxAckPending others in the client; a redelivery is harmless anyway (the
 // feed drops what it has taken).
-func consumerConfig(cfg Config, from uint64) jetstream.ConsumerConfig {
+func consumerConfig(cfg Config, from uint64, filter string) jetstream.ConsumerConfig {
 	c := jetstream.ConsumerConfig{
 		Durable:        cfg.Name,
 		Description:    "filelinks expirer " + cfg.Name + ": link events into its expiry schedule",
@@ -41,7 +36,7 @@ func consumerConfig(cfg Config, from uint64) jetstream.ConsumerConfig {
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        2 * time.Minute,
 		MaxDeliver:     -1,
-		FilterSubjects: consumerFilters,
+		FilterSubject:  filter,
 		ReplayPolicy:   jetstream.ReplayInstantPolicy,
 		MaxAckPending:  2048,
 		IdleHeartbeat:  5 * time.Second,
@@ -63,37 +58,42 @@ func consumerConfig(cfg Config, from uint64) jetstream.ConsumerConfig {
 // the consumer before the lost change and it is delivered again.
 //
 // It returns the consumer sequence of the last message delivered (0 for a
-// new consumer); the next delivery has the one after it.
-func positionConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, ckpt uint64, log *slog.Logger) (uint64, error) {
-	want := consumerConfig(cfg, ckpt+1)
+// new consumer), the next delivery having the one after it, and the
+// consumer's filter, the subject a subscription binds with.
+func positionConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, ckpt uint64, log *slog.Logger) (uint64, string, error) {
 	st, err := js.Stream(ctx, cfg.Stream)
 	if err != nil {
-		return 0, fmt.Errorf("expirer: stream %s: %w", cfg.Stream, err)
+		return 0, "", fmt.Errorf("expirer: stream %s: %w", cfg.Stream, err)
 	}
+	filter, err := streamFilter(ctx, st)
+	if err != nil {
+		return 0, "", err
+	}
+	want := consumerConfig(cfg, ckpt+1, filter)
 	info, err := boundInfo(ctx, st, cfg.Name)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 	case errors.Is(err, jetstream.ErrNotPushConsumer):
 		log.Warn("expirer replaces a pull consumer of its name", "consumer", cfg.Name)
 		if err := st.DeleteConsumer(ctx, cfg.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return 0, fmt.Errorf("expirer: delete consumer %s: %w", cfg.Name, err)
+			return 0, "", fmt.Errorf("expirer: delete consumer %s: %w", cfg.Name, err)
 		}
 	case err != nil:
-		return 0, err
+		return 0, "", err
 	case atCheckpoint(info, ckpt) && sameShape(info.Config, want):
-		return info.Delivered.Consumer, nil
+		return info.Delivered.Consumer, filter, nil
 	default:
 		log.Info("expirer repositions its consumer at the schedule's checkpoint", "consumer", cfg.Name,
 			"checkpoint", ckpt, "consumer_ack_floor", info.AckFloor.Stream, "consumer_delivered", info.Delivered.Stream,
 			"unacknowledged", info.NumAckPending)
 		if err := st.DeleteConsumer(ctx, cfg.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return 0, fmt.Errorf("expirer: delete consumer %s: %w", cfg.Name, err)
+			return 0, "", fmt.Errorf("expirer: delete consumer %s: %w", cfg.Name, err)
 		}
 	}
 	if _, err := st.CreatePushConsumer(ctx, want); err != nil {
-		return 0, fmt.Errorf("expirer: create consumer %s at %d: %w", cfg.Name, ckpt+1, err)
+		return 0, "", fmt.Errorf("expirer: create consumer %s at %d: %w", cfg.Name, ckpt+1, err)
 	}
-	return 0, nil
+	return 0, filter, nil
 }
 
 // check reports an error when the consumer is gone or no subscription is
@@ -147,12 +147,28 @@ func atCheckpoint(info *jetstream.ConsumerInfo, ckpt uint64) bool {
 		info.AckFloor.Stream == ckpt && info.Delivered.Stream == ckpt
 }
 
-// consumerFilters are the subjects the expirer's consumer delivers.
-var consumerFilters = []string{events.SubjectsExpiry, events.SubjectsLegacy}
+// streamFilter returns the subjects the expirer's consumer takes: the events
+// of class expiry (events.SubjectsExpiry), the only ones that can change a
+// deadline, so that a link created without expires_at, the common case,
+// costs the expirer nothing; or every link event of a stream written
+// before subjects had a class (it has one subject per link, see
+// eventlog.Open). One filter, not both: the server finds the next message
+// of a consumer with several filters by walking every subject of the
+// stream, which grows with the number of links.
+func streamFilter(ctx context.Context, st jetstream.Stream) (string, error) {
+	_, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.SubjectsLegacy))
+	switch {
+	case err == nil:
+		return events.SubjectAll, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return events.SubjectsExpiry, nil
+	}
+	return "", fmt.Errorf("expirer: read stream: %w", err)
+}
 
 func sameShape(have, want jetstream.ConsumerConfig) bool {
 	return have.DeliverSubject == want.DeliverSubject && have.DeliverGroup == "" &&
-		have.FilterSubject == want.FilterSubject && slices.Equal(have.FilterSubjects, want.FilterSubjects) &&
+		have.FilterSubject == want.FilterSubject && len(have.FilterSubjects) == 0 &&
 		have.AckPolicy == want.AckPolicy && have.IdleHeartbeat == want.IdleHeartbeat &&
 		have.MaxAckPending == want.MaxAckPending && have.AckWait == want.AckWait
 }

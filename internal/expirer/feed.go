@@ -17,7 +17,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/filelinks/filelinks/events"
 	"github.com/filelinks/filelinks/projections"
 )
 
@@ -73,7 +72,7 @@ func (f *feed) open(ctx context.Context) (*session, error) {
 	if err := f.flush(); err != nil {
 		return nil, err
 	}
-	delivered, err := positionConsumer(ctx, f.js, f.cfg, f.sched.Checkpoint(), f.log)
+	delivered, filter, err := positionConsumer(ctx, f.js, f.cfg, f.sched.Checkpoint(), f.log)
 	if err != nil {
 		return nil, err
 	}
@@ -95,14 +94,14 @@ func (f *feed) open(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("expirer: connect: %w", err)
 	}
 	s := &session{conn: conn, done: make(chan struct{}), closed: closed}
-	if err := f.route(ctx, s); err != nil {
+	if err := f.route(ctx, s, filter); err != nil {
 		conn.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (f *feed) route(ctx context.Context, s *session) error {
+func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	sub, err := wmnats.NewSubscriberWithNatsConn(s.conn, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler: unmarshaler{pre: &f.pre},
 		// One subscription, so one message at a time, in order.
@@ -159,7 +158,7 @@ func (f *feed) route(ctx context.Context, s *session) error {
 		ShouldRetry:     func(p middleware.RetryParams) bool { return !isPermanent(p.Err) },
 		Logger:          f.wlog,
 	}.Middleware, middleware.Recoverer)
-	r.AddConsumerHandler("expirer-schedule", events.SubjectAll, sub, f.handle)
+	r.AddConsumerHandler("expirer-schedule", filter, sub, f.handle)
 	s.router = r
 	go func() {
 		defer close(s.done)
