@@ -208,20 +208,14 @@ func ClassOf(p Payload) string {
 
 // Subject returns the subject all of a link's events had in a stream
 // written before the class token, and the stem of its subjects now.
-func Subject(mode Mode, linkID string) string {
-	var b strings.Builder
-	b.Grow(len(SubjectPrefix) + len(mode) + len(linkID) + 2)
-	b.WriteString(SubjectPrefix)
-	b.WriteByte('.')
-	b.WriteString(string(mode))
-	b.WriteByte('.')
-	b.WriteString(linkID)
-	return b.String()
-}
+func Subject(mode Mode, linkID string) string { return linkSubject(mode, linkID, "") }
 
 // SubjectOf returns the subject of one event of a link: Subject followed by
 // the event's class.
-func SubjectOf(mode Mode, linkID, class string) string {
+func SubjectOf(mode Mode, linkID, class string) string { return linkSubject(mode, linkID, class) }
+
+// linkSubject joins the prefix, mode, link id and class (if any) with dots.
+func linkSubject(mode Mode, linkID, class string) string {
 	var b strings.Builder
 	b.Grow(len(SubjectPrefix) + len(mode) + len(linkID) + len(class) + 3)
 	b.WriteString(SubjectPrefix)
@@ -229,8 +223,10 @@ func SubjectOf(mode Mode, linkID, class string) string {
 	b.WriteString(string(mode))
 	b.WriteByte('.')
 	b.WriteString(linkID)
-	b.WriteByte('.')
-	b.WriteString(class)
+	if class != "" {
+		b.WriteByte('.')
+		b.WriteString(class)
+	}
 	return b.String()
 }
 

@@ -11,15 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-go build -o "$tmp/api" ./cmd/api
-KEY=sk_test_benchmark_key_0001
-FILELINKS_DATA_DIR=$tmp/data FILELINKS_HTTP_ADDR=127.0.0.1:18080 FILELINKS_NATS_LISTEN=127.0.0.1:-1 \
-  FILELINKS_DEBUG_ADDR=127.0.0.1:16060 FILELINKS_API_KEYS=$KEY FILELINKS_LOG_LEVEL=warn "$tmp/api" >"$tmp/api.log" 2>&1 &
-pid=$!
-for i in $(seq 100); do curl -fs 127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
-printf '%%PDF-1.4 benchmark' >"$tmp/f.pdf"
-FILE_ID=$(curl -fs 127.0.0.1:18080/v1/files -u "$KEY:" -F purpose=dispute_evidence -F file=@"$tmp/f.pdf" | sed 's/.*"id":"\(file_[^"]*\)".*/\1/' | head -c 64)
-export KEY FILE_ID
+. docs/bench/service.sh
+start_service FILELINKS_DEBUG_ADDR=127.0.0.1:16060
+pid=$API_PID
 for r in $(seq "${ROUNDS:-6}"); do
   c0=$(awk '{print $14+$15}' /proc/$pid/stat)
   if [ "${PROF:-}" = "$r" ]; then

@@ -12,17 +12,11 @@ CONN=${CONN:-32}
 THREADS=${THREADS:-2}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-go build -o "$tmp/api" ./cmd/api
+. docs/bench/service.sh
 go build -o "$tmp/baseline" ./internal/cmd/baseline
-KEY=sk_test_benchmark_key_0001
-FILELINKS_DATA_DIR=$tmp/data FILELINKS_HTTP_ADDR=127.0.0.1:18080 FILELINKS_NATS_LISTEN=127.0.0.1:-1 \
-  FILELINKS_API_KEYS=$KEY FILELINKS_LOG_LEVEL=warn "$tmp/api" >"$tmp/api.log" 2>&1 &
 "$tmp/baseline" -addr 127.0.0.1:18090 &
-for i in $(seq 100); do curl -fs 127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
-printf '%%PDF-1.4 benchmark' >"$tmp/f.pdf"
-FILE_ID=$(curl -fs 127.0.0.1:18080/v1/files -u "$KEY:" -F purpose=dispute_evidence -F file=@"$tmp/f.pdf" | sed 's/.*"id":"\(file_[^"]*\)".*/\1/' | head -c 64)
+start_service
 LINK_ID=$(curl -fs 127.0.0.1:18080/v1/file_links -u "$KEY:" -d file="$FILE_ID" | sed 's/^{"id":"\([^"]*\)".*/\1/')
-export KEY FILE_ID
 run() { echo "== $1"; shift; wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency "$@" | tee "$tmp/wrk.out" | grep -E 'Requests/sec|Latency|99%|50%|Non-2xx'; }
 rps() { awk '/Requests\/sec/ {print $2}' "$tmp/wrk.out"; }
 # ROUNDS > 1 repeats the four runs, so that each ratio compares runs made

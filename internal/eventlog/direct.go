@@ -13,8 +13,11 @@ import (
 
 // directLast asks stream for the last message on the subjects filter
 // matches, wildcards allowed, with a direct get whose filter is in the
-// request's body ({"last_by_subj": filter}). It answers like the stream's
-// GetLastMsgForSubject: the message, or jetstream.ErrMsgNotFound.
+// request's body ({"last_by_subj": filter}): nats.go's
+// GetLastMsgForSubject puts the filter in the request's subject, where a
+// wildcard is not allowed. It answers like GetLastMsgForSubject: the
+// message, or jetstream.ErrMsgNotFound. The stream allows direct gets
+// (StreamConfig).
 func directLast(ctx context.Context, js jetstream.JetStream, stream, filter string) (*jetstream.RawStreamMsg, error) {
 	req, err := json.Marshal(struct {
 		LastFor string `json:"last_by_subj"`

@@ -87,15 +87,27 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Log, error)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: create stream %s: %w", cfg.Stream, err)
 	}
-	// A stream that holds an event on a subject without a class token was
-	// written by an earlier version: keep writing it that way, so that
-	// every link keeps one subject and its optimistic checks stay whole.
-	_, err = st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.SubjectsLegacy))
-	legacy := err == nil
-	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, fmt.Errorf("eventlog: read stream %s: %w", cfg.Stream, err)
+	legacy, err := LegacyLayout(ctx, st)
+	if err != nil {
+		return nil, err
 	}
 	return &Log{js: js, stream: st, cfg: cfg, legacy: legacy}, nil
+}
+
+// LegacyLayout reports whether st holds a link event on a subject without
+// a class token (events.SubjectsLegacy): it was written by an earlier
+// version and is written that way for good, so that every link keeps one
+// subject and its optimistic checks stay whole. Open and the expirer's
+// consumer decide by it.
+func LegacyLayout(ctx context.Context, st jetstream.Stream) (bool, error) {
+	_, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.SubjectsLegacy))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("eventlog: read stream %s: %w", st.CachedInfo().Config.Name, err)
 }
 
 // Legacy reports whether the stream keeps the subjects of streams written
@@ -120,13 +132,7 @@ func (l *Log) subjectOf(e events.Event) string {
 
 // lastMsg returns the last message on the subjects filter matches (a
 // wildcard in a stream with class tokens), or jetstream.ErrMsgNotFound.
-// nats.go's GetLastMsgForSubject puts the subject into the direct get's
-// own subject, where a wildcard is not allowed, so a wildcard filter goes
-// in the request's body, which the server accepts on every stream.
 func (l *Log) lastMsg(ctx context.Context, filter string) (*jetstream.RawStreamMsg, error) {
-	if l.legacy {
-		return l.stream.GetLastMsgForSubject(ctx, filter)
-	}
 	return directLast(ctx, l.js, l.cfg.Stream, filter)
 }
 
@@ -143,7 +149,7 @@ func (l *Log) LastSequence(ctx context.Context) (uint64, error) {
 // LastSequenceOf returns the sequence of the newest event on the subjects
 // filter matches, wildcards allowed (0 when there is none).
 func (l *Log) LastSequenceOf(ctx context.Context, filter string) (uint64, error) {
-	msg, err := directLast(ctx, l.js, l.cfg.Stream, filter)
+	msg, err := l.lastMsg(ctx, filter)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return 0, nil

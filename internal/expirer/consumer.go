@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/filelinks/filelinks/events"
+	"github.com/filelinks/filelinks/internal/eventlog"
 )
 
 // ErrInUse is returned by Start when another subscriber is bound to the
@@ -151,19 +152,18 @@ func atCheckpoint(info *jetstream.ConsumerInfo, ckpt uint64) bool {
 // of class expiry (events.SubjectsExpiry), the only ones that can change a
 // deadline, so that a link created without expires_at, the common case,
 // costs the expirer nothing; or every link event of a stream written
-// before subjects had a class (it has one subject per link, see
-// eventlog.Open). One filter, not both: the server finds the next message
+// before subjects had a class (eventlog.LegacyLayout). One filter, not both: the server finds the next message
 // of a consumer with several filters by walking every subject of the
 // stream, which grows with the number of links.
 func streamFilter(ctx context.Context, st jetstream.Stream) (string, error) {
-	_, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.SubjectsLegacy))
+	legacy, err := eventlog.LegacyLayout(ctx, st)
 	switch {
-	case err == nil:
+	case err != nil:
+		return "", fmt.Errorf("expirer: %w", err)
+	case legacy:
 		return events.SubjectAll, nil
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return events.SubjectsExpiry, nil
 	}
-	return "", fmt.Errorf("expirer: read stream: %w", err)
+	return events.SubjectsExpiry, nil
 }
 
 func sameShape(have, want jetstream.ConsumerConfig) bool {
