@@ -177,6 +177,11 @@ func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 	if len(msgs) == 1 {
 		return l.publishOne(ctx, msgs[0])
 	}
+	// A batch waits for its first message's acknowledgement for the
+	// JetStream timeout, and for its commit's as long as ctx allows: bound
+	// that too, for retryHorizon.
+	ctx, cancel := context.WithTimeout(ctx, l.js.Options().DefaultTimeout)
+	defer cancel()
 	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
 	if err != nil {
 		return 0, err
@@ -191,19 +196,20 @@ func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 // jetstream.ErrNoStreamResponse when no stream answers (after retries, as
 // PublishMsg does, for a stream between leaders), and a timeout.
 //
-// The wait is bounded by ctx's deadline, or the JetStream context's default
-// timeout when ctx has none, but not cut short when ctx is canceled
-// afterwards: a request whose client went away still learns whether its
-// event was stored, for the idempotency of its retry. That lets the request
-// wait on a pooled timer (nats.Conn.RequestMsg) instead of a context of its
-// own, which costs eight allocations per publish.
+// The wait is bounded by the JetStream context's default timeout, or ctx's
+// deadline when that is sooner (so that retryHorizon holds), but not cut
+// short when ctx is canceled afterwards: a request whose client went away
+// still learns whether its event was stored, for the idempotency of its
+// retry. That lets the request wait on a pooled timer (nats.Conn.RequestMsg)
+// instead of a context of its own, which costs eight allocations per
+// publish.
 func (l *Log) publishOne(ctx context.Context, m *nats.Msg) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	timeout := l.js.Options().DefaultTimeout
 	if d, ok := ctx.Deadline(); ok {
-		if timeout = time.Until(d); timeout <= 0 {
+		if timeout = min(timeout, time.Until(d)); timeout <= 0 {
 			return 0, context.DeadlineExceeded
 		}
 	}

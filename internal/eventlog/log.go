@@ -20,7 +20,9 @@ type Config struct {
 	// Replicas is the number of stream replicas; 3 on a cluster. Default 1.
 	Replicas int
 	// Duplicates is the window in which a publish with an already stored
-	// Nats-Msg-Id is dropped as a duplicate. Default 2 minutes.
+	// Nats-Msg-Id is dropped as a duplicate. Default: the longest time
+	// over which Append publishes the same events again (retryHorizon of
+	// the JetStream context's timeout), and at least 30 seconds.
 	Duplicates time.Duration
 	// MaxAttempts bounds load-decide-append rounds under contention before
 	// Update gives up with a conflict. Default 8.
@@ -35,7 +37,7 @@ func (c *Config) setDefaults() {
 		c.Replicas = 1
 	}
 	if c.Duplicates == 0 {
-		c.Duplicates = 2 * time.Minute
+		c.Duplicates = minDuplicates
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 8
@@ -79,9 +81,31 @@ func StreamConfig(cfg Config) jetstream.StreamConfig {
 	}
 }
 
+// minDuplicates is the least default duplicate window.
+const minDuplicates = 30 * time.Second
+
+// retryHorizon bounds the time between the first and the last publish of
+// the same events by one Append: publishRetries+1 publishes, each waiting
+// at most timeout for an acknowledgement, or twice that for an atomic
+// batch (its first message's, then its commit's).
+func retryHorizon(timeout time.Duration) time.Duration {
+	return (publishRetries + 1) * 2 * timeout
+}
+
 // Open creates the stream, or updates it to the current definition, and
 // returns the log.
+//
+// The default duplicate window is short on purpose: the server keeps every
+// id of the window in a map that the garbage collector scans, over NATS's
+// default of two minutes a million ids at 10,000 events a second. The window
+// protects little: every append also carries an expected sequence, so a
+// publish repeated after it is refused as a conflict, which store then
+// recognises as its own write. It need only cover Append's own
+// republishing (retryHorizon).
 func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Log, error) {
+	if cfg.Duplicates == 0 {
+		cfg.Duplicates = max(minDuplicates, retryHorizon(js.Options().DefaultTimeout))
+	}
 	cfg.setDefaults()
 	st, err := js.CreateOrUpdateStream(ctx, StreamConfig(cfg))
 	if err != nil {
