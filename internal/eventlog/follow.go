@@ -68,6 +68,9 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 	defer stop()
 
 	recs := make(chan events.Record, 2*MaxBatch)
+	// full is signalled when recs holds a batch, so that a lingering
+	// batch is applied at once.
+	full := make(chan struct{}, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(recs)
@@ -89,6 +92,12 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 			case <-ctx.Done():
 				return
 			}
+			if len(recs) >= MaxBatch {
+				select {
+				case full <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}()
 
@@ -109,11 +118,19 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 			}
 		}
 		batch = append(batch[:0], r)
-		if linger != nil {
+		if linger != nil && len(recs) < MaxBatch-1 {
+			// Wait for the batch to fill without waking for each
+			// event: until the timer fires, a reader hurries or recs
+			// holds a batch.
 			linger.Reset(o.linger)
+			select {
+			case <-linger.C:
+			case <-o.hurry:
+			case <-full:
+			case <-ctx.Done():
+			}
 		}
-		// Take what is already there and, with a linger, wait for more
-		// until the timer fires. A closed recs ends the batch; the next
+		// Take what is there. A closed recs ends the batch; the next
 		// receive reports why.
 	fill:
 		for len(batch) < MaxBatch {
@@ -123,23 +140,7 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 					break fill
 				}
 				batch = append(batch, r)
-				continue
 			default:
-			}
-			if linger == nil {
-				break
-			}
-			select {
-			case r, ok := <-recs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			case <-linger.C:
-				break fill
-			case <-o.hurry:
-				break fill
-			case <-ctx.Done():
 				break fill
 			}
 		}
