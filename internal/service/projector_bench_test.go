@@ -62,8 +62,8 @@ func BenchmarkProjector(b *testing.B) {
 	ctx := context.Background()
 	// A short duplicate window, waited out after filling: a rebuild reads a
 	// stream written long before, when the server no longer holds the
-	// message ids of its last two minutes (a million of them here, which
-	// the garbage collector would scan during the measurement).
+	// message ids of its duplicate window (up to a million of them here,
+	// which the garbage collector would scan during the measurement).
 	const dupWindow = 2 * time.Second
 	log, err := eventlog.Open(ctx, srv.JS, eventlog.Config{Duplicates: dupWindow})
 	if err != nil {
