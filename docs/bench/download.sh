@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The download benchmark of docs/benchmarks.md: a 100 MiB file through a
 # public link, against net/http's ServeContent serving the same bytes from a
-# local file (internal/cmd/baseline -file), in the same run on loopback; then
+# local file (docs/bench/baseline -file), in the same run on loopback; then
 # 32 concurrent downloads while the service's memory is read. Needs wrk
 # (apt-get install wrk) and curl.
 #
@@ -23,7 +23,7 @@ ROUNDS=${ROUNDS:-1}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/api" ./cmd/api
-go build -o "$tmp/baseline" ./internal/cmd/baseline
+go build -o "$tmp/baseline" ./docs/bench/baseline
 head -c $((100 << 20)) /dev/urandom >"$tmp/big.bin"
 KEY=sk_test_benchmark_key_0001
 FILELINKS_DATA_DIR=$tmp/data FILELINKS_HTTP_ADDR=127.0.0.1:18080 FILELINKS_NATS_LISTEN=127.0.0.1:-1 \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The HTTP benchmark of docs/benchmarks.md: wrk against the running service
-# and, in the same run, against a trivial Gin handler (internal/cmd/baseline),
+# and, in the same run, against a trivial Gin handler (docs/bench/baseline),
 # on this machine's loopback. Needs wrk (apt-get install wrk).
 # Settings: DUR (per run, default 15s), CONN (connections, 32), THREADS
 # (wrk threads, 2), ROUNDS (default 1; see below); the service's own
@@ -13,7 +13,7 @@ THREADS=${THREADS:-2}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 . docs/bench/service.sh
-go build -o "$tmp/baseline" ./internal/cmd/baseline
+go build -o "$tmp/baseline" ./docs/bench/baseline
 "$tmp/baseline" -addr 127.0.0.1:18090 &
 start_service
 LINK_ID=$(curl -fs 127.0.0.1:18080/v1/file_links -u "$KEY:" -d file="$FILE_ID" | sed 's/^{"id":"\([^"]*\)".*/\1/')

@@ -1,10 +1,12 @@
 // Command baseline is the yardstick for the HTTP benchmarks in
 // docs/benchmarks.md: a trivial Gin handler that returns a fixed file_link
 // JSON, served the same way as the real API (release mode, one route, no
-// auth, no storage), and, with -file, net/http's ServeContent serving a local
-// file at /file, the yardstick for downloads through public links. Measuring it in the same run as the service turns wrk's
-// absolute numbers, which depend on the machine and on wrk sharing its two
-// cores, into a ratio.
+// auth, no storage), and, with -file, net/http's ServeContent serving a
+// local file at /file, the yardstick for downloads through public links.
+// Measuring it in the same run as the service turns wrk's absolute
+// numbers, which depend on the machine and on wrk sharing its two cores,
+// into a ratio. It lives with the scripts that build it (http.sh,
+// download.sh) because it is part of the benchmark, not of the product.
 package main
 
 import (
