@@ -28,7 +28,7 @@ import (
 	"github.com/filelinks/filelinks/internal/config"
 	"github.com/filelinks/filelinks/internal/eventlog"
 	"github.com/filelinks/filelinks/internal/natsconn"
-	"github.com/filelinks/filelinks/internal/service"
+	"github.com/filelinks/filelinks/internal/projector"
 	"github.com/filelinks/filelinks/projections"
 )
 
@@ -74,8 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer reads.Close()
+	pcfg := projector.Config{Log: followLog{log}, Store: readModel{reads}, Stopped: projections.ErrStopped, Logger: logger}
 	if *verify || *once {
-		if err := catchUp(ctx, log, reads, logger); err != nil {
+		if err := projector.CatchUp(ctx, pcfg); err != nil {
 			return err
 		}
 		if !*verify {
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return verifyRebuild(ctx, log, reads, cfg.DataDir, logger, stdout)
 	}
-	p, err := service.StartProjector(ctx, log, reads, logger)
+	p, err := projector.Start(ctx, pcfg)
 	if err != nil {
 		return err
 	}
@@ -103,28 +104,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				"skipped", st.Skipped, "ready", p.Ready() == nil, "err", err)
 		}
 	}
-}
-
-// catchUp applies the stream up to its last sequence as of now.
-func catchUp(ctx context.Context, log *eventlog.Log, reads *projections.Store, logger *slog.Logger) error {
-	target, err := log.LastSequence(ctx)
-	if err != nil {
-		return err
-	}
-	if reads.Checkpoint() >= target {
-		return nil
-	}
-	start := time.Now()
-	p, err := service.StartProjector(ctx, log, reads, logger)
-	if err != nil {
-		return err
-	}
-	defer p.Stop()
-	if err := reads.WaitFor(ctx, target); err != nil {
-		return err
-	}
-	logger.Info("caught up", "sequence", target, "took", time.Since(start))
-	return p.Ready()
 }
 
 // verifyRebuild builds the stream up to the live read model's checkpoint
@@ -177,4 +156,22 @@ func applyUpTo(s *projections.Store, recs []events.Record, target uint64) error 
 		return nil
 	}
 	return s.Apply(recs[:n])
+}
+
+// followLog is the event log as projector.Log.
+type followLog struct{ *eventlog.Log }
+
+func (l followLog) Follow(ctx context.Context, from uint64, apply func([]events.Record) error, linger time.Duration, hurry <-chan struct{}) error {
+	return l.Log.Follow(ctx, from, apply, eventlog.Linger(linger, hurry))
+}
+
+// readModel is the read model as projector.Store.
+type readModel struct{ *projections.Store }
+
+func (s readModel) Rebuild() (projector.Rebuild, error) {
+	rb, err := s.Store.Rebuild()
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return rb, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/filelinks/filelinks/internal/httpapi"
 	"github.com/filelinks/filelinks/internal/idemstore"
 	"github.com/filelinks/filelinks/internal/natsconn"
+	"github.com/filelinks/filelinks/internal/projector"
 	"github.com/filelinks/filelinks/internal/randid"
 	"github.com/filelinks/filelinks/projections"
 )
@@ -37,7 +38,7 @@ type Service struct {
 	conn    *natsconn.Conn
 	log     *eventlog.Log
 	reads   *projections.Store
-	proj    *Projector
+	proj    *projector.Projector
 	exp     *expirer.Expirer
 	cache   *diskcache.Cache
 	httpSrv *http.Server
@@ -116,7 +117,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return nil, err
 	}
-	s.proj, err = StartProjector(ctx, s.log, s.reads, logger)
+	s.proj, err = startProjector(ctx, s.log, s.reads, logger)
 	if err != nil {
 		return nil, err
 	}

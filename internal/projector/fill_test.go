@@ -1,17 +1,11 @@
-package service
+package projector
 
 import (
 	"container/heap"
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -22,171 +16,27 @@ import (
 
 	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/internal/eventlog"
-	"github.com/filelinks/filelinks/internal/natstest"
 	"github.com/filelinks/filelinks/internal/randid"
 	"github.com/filelinks/filelinks/projections"
 )
-
-// benchEvents is the length of the stream BenchmarkProjector replays.
-const benchEvents = 1_000_000
 
 // derivedIDs (FILELINKS_BENCH_DERIVED_IDS=1) gives the links ids derived
 // from an idempotency key, as a create with one (every SDK create) makes:
 // not time-ordered, so they reach the read model in random key order.
 var derivedIDs = os.Getenv("FILELINKS_BENCH_DERIVED_IDS") == "1"
 
-// BenchmarkProjector replays a stream of a million real events into a fresh
-// read model, the way the service catches up after a start on an empty
-// file: the service's own projector (StartProjector: Log.Follow feeding
-// Store.Apply) from sequence 1 until the checkpoint reaches the last
-// sequence. In the same run, BareConsumer reads the same stream with Follow
-// and a callback that does nothing: the ceiling the projector is measured
-// against (the "bare" metric of Projector is its share of that rate).
-//
-//	go test ./internal/service -run X -bench Projector -benchtime 1x
-//
-// With PROJ_PROFILE=file, a CPU profile of the Projector runs (and of
-// nothing else) is written to file.
-//
-// The stream is filled once, through the domain (Decide and Seal on each
-// link's state, ids from randid as the service makes them, events.Marshal)
-// and published asynchronously with the subjects and headers the event log
-// writes. Its mix, printed with -v: about 60% LinkCreated (to 3,000 files,
-// a fifth of them test mode; 70% of the links expire 1 hour or 24 hours
-// after creation), 30% LinkUpdated (metadata or a new expiry, of a link
-// created recently or of any link), and the rest LinkExpired (the expirer,
-// at each deadline) and LinkDeleted, with the 3,000 FileCreated events.
-func BenchmarkProjector(b *testing.B) {
-	srv := natstest.Start(b)
-	ctx := context.Background()
-	// A short duplicate window, waited out after filling: a rebuild reads a
-	// stream written long before, when the server no longer holds the
-	// message ids of its duplicate window (up to a million of them here,
-	// which the garbage collector would scan during the measurement).
-	const dupWindow = 2 * time.Second
-	log, err := eventlog.Open(ctx, srv.JS, eventlog.Config{Duplicates: dupWindow})
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	truth := fillStream(b, srv.Conn)
-	last, err := log.LastSequence(ctx)
-	if err != nil || last != benchEvents {
-		b.Fatalf("stream holds %d events (%v), want %d", last, err, benchEvents)
-	}
-	b.Logf("filled %d events in %s: %s", last, time.Since(start).Round(time.Millisecond), truth.mix())
-	// Keep a sample of the truth only: a projector process does not hold
-	// the states of all links, and the garbage collector would scan them.
-	truth.sample(2000)
-	time.Sleep(3 * dupWindow)
-	runtime.GC()
-
-	var bare float64 // events/s of BareConsumer, when it ran
-	b.Run("BareConsumer", func(b *testing.B) {
-		var elapsed time.Duration
-		for range b.N {
-			t0 := time.Now()
-			followAll(b, log, last)
-			elapsed += time.Since(t0)
-		}
-		bare = float64(b.N) * float64(last) / elapsed.Seconds()
-		b.ReportMetric(bare, "events/s")
-		b.ReportMetric(0, "ns/op")
-	})
-
-	b.Run("Projector", func(b *testing.B) {
-		var elapsed time.Duration
-		for i := range b.N {
-			dir := filepath.Join(b.TempDir(), strconv.Itoa(i))
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				b.Fatal(err)
-			}
-			var pf *os.File
-			if path := os.Getenv("PROJ_PROFILE"); path != "" {
-				pf, _ = os.Create(path)
-				pprof.StartCPUProfile(pf)
-			}
-			d, reads := project(b, log, filepath.Join(dir, "readmodel.db"), last)
-			if pf != nil {
-				pprof.StopCPUProfile()
-				pf.Close()
-			}
-			elapsed += d
-			if i == b.N-1 {
-				truth.check(b, reads)
-			}
-			if err := reads.Close(); err != nil {
-				b.Fatal(err)
-			}
-			os.RemoveAll(dir)
-		}
-		rate := float64(b.N) * float64(last) / elapsed.Seconds()
-		b.ReportMetric(rate, "events/s")
-		if bare > 0 {
-			b.ReportMetric(rate/bare, "bare")
-		}
-		b.ReportMetric(0, "ns/op")
-	})
-}
-
-// followAll reads the stream from 1 to last with Follow and does nothing
-// with the records.
-func followAll(b *testing.B, log *eventlog.Log, last uint64) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var n uint64
-	err := log.Follow(ctx, 1, func(recs []events.Record) error {
-		n += uint64(len(recs))
-		if recs[len(recs)-1].Seq >= last {
-			cancel()
-		}
-		return nil
-	})
-	if err != nil || n != last {
-		b.Fatalf("follow read %d of %d records: %v", n, last, err)
-	}
-}
-
-// project runs the service's projector into a fresh file at path until it
-// has applied last, and returns how long that took and the open store.
-func project(b *testing.B, log *eventlog.Log, path string, last uint64) (time.Duration, *projections.Store) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx := context.Background()
-	t0 := time.Now()
-	reads, err := projections.Open(path, projections.Options{Logger: logger, SyncOnBootChange: true}) // as the service does
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := StartProjector(ctx, log, reads, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	err = reads.WaitFor(wctx, last)
-	d := time.Since(t0)
-	p.Stop()
-	if err != nil {
-		b.Fatalf("projector at %d of %d: %v (%v)", reads.Checkpoint(), last, err, p.Ready())
-	}
-	if st := reads.Stats(); st.Skipped != 0 || st.LastError != nil || p.Ready() != nil {
-		b.Fatalf("projector: %+v, ready: %v", st, p.Ready())
-	}
-	return d, reads
-}
-
 // benchTruth is what fillStream wrote: every link's state, and counts.
 type benchTruth struct {
 	links  []*domain.Link // in creation order
 	counts map[string]int // events by type
+	n      int            // events written
 }
 
 func (t *benchTruth) mix() string {
 	s := ""
 	for _, typ := range []string{events.TypeLinkCreated, events.TypeLinkUpdated, events.TypeLinkExpired,
 		events.TypeLinkDeleted, events.TypeFileCreated} {
-		s += fmt.Sprintf("%s %.1f%% ", typ, 100*float64(t.counts[typ])/benchEvents)
+		s += fmt.Sprintf("%s %.1f%% ", typ, 100*float64(t.counts[typ])/float64(t.n))
 	}
 	return s
 }
@@ -202,23 +52,23 @@ func (t *benchTruth) sample(n int) {
 }
 
 // check compares the links of the truth with the read model.
-func (t *benchTruth) check(b *testing.B, reads *projections.Store) {
+func (t *benchTruth) check(tb testing.TB, reads *projections.Store) {
 	for _, want := range t.links {
 		got, err := reads.Get(want.Mode, want.ID)
 		switch {
 		case want.DeletedAt != nil:
 			if domain.ErrorCode(err) != domain.ENOTFOUND {
-				b.Fatalf("deleted link %s: %+v, %v", want.ID, got, err)
+				tb.Fatalf("deleted link %s: %+v, %v", want.ID, got, err)
 			}
 		case err != nil:
-			b.Fatalf("link %s: %v", want.ID, err)
+			tb.Fatalf("link %s: %v", want.ID, err)
 		case got.Version != want.Version || got.Token != want.Token || len(got.Metadata) != len(want.Metadata) ||
 			(got.ExpiresAt == nil) != (want.ExpiresAt == nil) || (got.ExpiredAt == nil) != (want.ExpiredAt == nil):
-			b.Fatalf("link %s:\n got %+v\nwant %+v", want.ID, got, *want)
+			tb.Fatalf("link %s:\n got %+v\nwant %+v", want.ID, got, *want)
 		}
 		if want.DeletedAt == nil {
 			if byToken, err := reads.GetByToken(want.Token); err != nil || byToken.ID != want.ID {
-				b.Fatalf("token of %s: %+v, %v", want.ID, byToken, err)
+				tb.Fatalf("token of %s: %+v, %v", want.ID, byToken, err)
 			}
 		}
 	}
@@ -253,8 +103,9 @@ type benchFile struct {
 
 // filler writes the benchmark stream.
 type filler struct {
-	b     *testing.B
+	tb    testing.TB
 	js    jetstream.JetStream
+	max   int // events to publish
 	r     *rand.Rand
 	now   time.Time
 	n     int // events published
@@ -263,18 +114,18 @@ type filler struct {
 	truth *benchTruth
 }
 
-// fillStream publishes benchEvents events and returns what they say.
-func fillStream(b *testing.B, nc *nats.Conn) *benchTruth {
+// fillStream publishes n events and returns what they say.
+func fillStream(tb testing.TB, nc *nats.Conn, n int) *benchTruth {
 	var pubErrs atomic.Int64
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192),
 		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { pubErrs.Add(1) }))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	const step = 5 * time.Millisecond // simulated time between two events
 	f := &filler{
-		b: b, js: js, r: rand.New(rand.NewPCG(42, 42)),
-		now:   time.Now().Add(-benchEvents * step).UTC().Truncate(time.Millisecond),
+		tb: tb, js: js, max: n, r: rand.New(rand.NewPCG(42, 42)),
+		now:   time.Now().Add(-time.Duration(n) * step).UTC().Truncate(time.Millisecond),
 		truth: &benchTruth{counts: map[string]int{}},
 	}
 	f.files = make([]benchFile, 3000)
@@ -285,7 +136,7 @@ func fillStream(b *testing.B, nc *nats.Conn) *benchTruth {
 		}
 		f.files[i] = benchFile{id: randid.New("file_"), mode: mode}
 	}
-	for f.n < benchEvents {
+	for f.n < n {
 		f.now = f.now.Add(step/2 + time.Duration(f.r.Int64N(int64(step))))
 		switch p := f.r.Float64(); {
 		case len(f.due) > 0 && !f.due[0].at.After(f.now):
@@ -301,10 +152,10 @@ func fillStream(b *testing.B, nc *nats.Conn) *benchTruth {
 	select {
 	case <-js.PublishAsyncComplete():
 	case <-time.After(time.Minute):
-		b.Fatal("publishing did not complete")
+		tb.Fatal("publishing did not complete")
 	}
 	if n := pubErrs.Load(); n > 0 {
-		b.Fatalf("%d publishes failed", n)
+		tb.Fatalf("%d publishes failed", n)
 	}
 	return f.truth
 }
@@ -312,8 +163,8 @@ func fillStream(b *testing.B, nc *nats.Conn) *benchTruth {
 func (f *filler) create() {
 	file := &f.files[f.r.IntN(len(f.files))]
 	if !file.written {
-		if f.n+2 > benchEvents {
-			f.n = benchEvents // no room for both events: end here
+		if f.n+2 > f.max {
+			f.n = f.max // no room for both events: end here
 			return
 		}
 		f.writeFile(file)
@@ -392,9 +243,9 @@ func (f *filler) expire(d deadline) { f.do(d.link, domain.ExpireLink{Deadline: d
 func (f *filler) do(state *domain.Link, cmd domain.Command) {
 	ps, err := domain.Decide(*state, cmd, f.now)
 	if err != nil {
-		f.b.Fatalf("decide %T on %s: %v", cmd, state.ID, err)
+		f.tb.Fatalf("decide %T on %s: %v", cmd, state.ID, err)
 	}
-	if len(ps) == 0 || f.n+len(ps) > benchEvents {
+	if len(ps) == 0 || f.n+len(ps) > f.max {
 		return
 	}
 	ids := make([]string, len(ps))
@@ -409,7 +260,7 @@ func (f *filler) do(state *domain.Link, cmd domain.Command) {
 	for _, e := range evs {
 		data, err := events.Marshal(e)
 		if err != nil {
-			f.b.Fatal(err)
+			f.tb.Fatal(err)
 		}
 		f.publish(events.SubjectOf(e.Mode, e.LinkID, events.ClassOf(e.Payload)), data, e.ID, e.Type)
 	}
@@ -429,7 +280,7 @@ func (f *filler) writeFile(file *benchFile) {
 	}
 	data, err := events.MarshalFile(e)
 	if err != nil {
-		f.b.Fatal(err)
+		f.tb.Fatal(err)
 	}
 	f.publish(events.FileSubject(file.mode, file.id), data, e.ID, events.TypeFileCreated)
 	file.written = true
@@ -449,9 +300,10 @@ func (f *filler) publish(subject string, data []byte, id, typ string) {
 			break
 		}
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			f.b.Fatalf("publish: %v", err)
+			f.tb.Fatalf("publish: %v", err)
 		}
 	}
 	f.n++
+	f.truth.n++
 	f.truth.counts[typ]++
 }
