@@ -56,7 +56,9 @@ type Config struct {
 	// KiB; it must fit the server's max_payload with room for the record's
 	// other fields.
 	MaxBody int
-	// Now is the clock for lease checks. Default time.Now.
+	// Now is the clock for lease checks, compared with the server's
+	// timestamp of the record's last write (so a lease does not depend on
+	// which replica wrote the record). Default time.Now.
 	Now func() time.Time
 }
 

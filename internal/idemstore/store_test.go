@@ -10,29 +10,85 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/filelinks/filelinks/internal/idemstore"
 	"github.com/filelinks/filelinks/internal/natstest"
 	"github.com/filelinks/filelinks/internal/randid"
 )
 
-func openStore(t testing.TB, cfg idemstore.Config) *idemstore.Store {
+// testStore is a store on its own embedded server, with the clock it
+// reads and the bucket it writes.
+type testStore struct {
+	*idemstore.Store
+	clock *clock
+	kv    jetstream.KeyValue
+}
+
+// openStore opens a store whose clock stands still at the time it was
+// opened, unless the test sets it: no lease runs out on its own, however
+// slow the machine.
+func openStore(t testing.TB, cfg idemstore.Config) *testStore {
 	t.Helper()
+	ctx := context.Background()
 	srv := natstest.Start(t)
-	s, err := idemstore.Open(context.Background(), srv.JS, cfg)
+	clk := &clock{t: time.Now()}
+	cfg.Now = clk.Now
+	s, err := idemstore.Open(ctx, srv.JS, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	bucket := cfg.Bucket
+	if bucket == "" {
+		bucket = "FILELINKS_IDEMPOTENCY"
+	}
+	kv, err := srv.JS.KeyValue(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testStore{Store: s, clock: clk, kv: kv}
 }
 
-// lease is the lease of the stores in the takeover tests, which run on the
-// real clock: the lease is measured from the server's timestamp of the
-// record's last write.
-const lease = 500 * time.Millisecond
+// written returns the server's timestamp of the last write of the record
+// of (scope, key), from which its lease is measured.
+func (s *testStore) written(t testing.TB, scope, key string) time.Time {
+	t.Helper()
+	e, err := s.kv.Get(context.Background(), idemstore.KVKey(scope, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Created()
+}
+
+// clock is a store's clock, set by the test. A lease is measured from the
+// server's timestamp of the record's last write (testStore.written), so a
+// test sets the clock relative to it: the lease runs out at the exact
+// instant the test chooses, not after a sleep that a busy machine may
+// stretch.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// lease is the lease of the stores in the takeover tests; its length does
+// not matter, as the tests set the clock.
+const lease = time.Minute
 
 const scope = "key_test_1"
 
-func begin(t testing.TB, s *idemstore.Store, scope, key, fp string) *idemstore.Claim {
+func begin(t testing.TB, s *testStore, scope, key, fp string) *idemstore.Claim {
 	t.Helper()
 	out, err := s.Begin(context.Background(), scope, key, fp)
 	if err != nil {
@@ -191,10 +247,14 @@ func TestStore_Begin_TakeOver(t *testing.T) {
 	t.Run("TakeOver", func(t *testing.T) {
 		key := randid.New("k_")
 		stale := begin(t, s, scope, key, "fp")
+		at := s.written(t, scope, key)
+		s.clock.Set(at.Add(lease - time.Nanosecond))
 		if _, err := s.Begin(ctx, scope, key, "fp"); !errors.Is(err, idemstore.ErrInUse) {
 			t.Fatalf("within the lease: %v", err)
 		}
-		time.Sleep(lease + 100*time.Millisecond) // the owner died
+		// The owner died. Racers that read the winner's record, written
+		// after this instant, find it within its lease.
+		s.clock.Set(at.Add(lease))
 		var mu sync.Mutex
 		var winners []*idemstore.Claim
 		var wg sync.WaitGroup
@@ -233,7 +293,7 @@ func TestStore_Begin_TakeOver(t *testing.T) {
 	t.Run("StaleAbandon", func(t *testing.T) {
 		key := randid.New("k_")
 		stale := begin(t, s, scope, key, "fp")
-		time.Sleep(lease + 100*time.Millisecond)
+		s.clock.Set(s.written(t, scope, key).Add(lease))
 		taker := begin(t, s, scope, key, "fp")
 		if err := s.Abandon(ctx, stale); !errors.Is(err, idemstore.ErrLeaseLost) {
 			t.Fatalf("stale abandon: %v", err)
@@ -244,24 +304,26 @@ func TestStore_Begin_TakeOver(t *testing.T) {
 	})
 }
 
-// TestStore_Renew runs on the real clock: the lease is measured from the
-// server's timestamp of the record's last write.
 func TestStore_Renew(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, idemstore.Config{Lease: time.Second})
+	s := openStore(t, idemstore.Config{Lease: lease})
 	key := randid.New("k_")
 	c := begin(t, s, scope, key, "fp")
-	time.Sleep(700 * time.Millisecond)
+	begun := s.written(t, scope, key)
 	if err := s.Renew(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	// 1.4s after Begin but 0.7s after Renew: still held.
-	time.Sleep(700 * time.Millisecond)
+	renewed := s.written(t, scope, key)
+	if !renewed.After(begun) {
+		t.Fatalf("renewed at %s, begun at %s: the lease did not restart", renewed, begun)
+	}
+	// The lease taken at Begin has run out, the renewed one has not.
+	s.clock.Set(begun.Add(lease))
 	if _, err := s.Begin(ctx, scope, key, "fp"); !errors.Is(err, idemstore.ErrInUse) {
 		t.Fatalf("after renew: %v", err)
 	}
-	// Without a renewal the lease runs out.
-	time.Sleep(1100 * time.Millisecond)
+	// Without another renewal the lease runs out.
+	s.clock.Set(renewed.Add(lease))
 	taker := begin(t, s, scope, key, "fp")
 	if err := s.Renew(ctx, c); !errors.Is(err, idemstore.ErrLeaseLost) {
 		t.Fatalf("renew after takeover: %v", err)
