@@ -55,9 +55,11 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := randid.New("link_")
-	deadline := time.Now().Truncate(time.Second).Add(2 * time.Second)
 	_, _, err = log.Create(ctx, events.ModeTest, id, func(state domain.Link) ([]events.Event, error) {
 		now := time.Now().UTC()
+		// Taken from the decision's own now, so that however long the
+		// test took to get here the deadline is still ahead.
+		deadline := now.Truncate(time.Second).Add(2 * time.Second)
 		p, err := domain.Decide(state, domain.CreateLink{
 			Mode: events.ModeTest, LinkID: id, Token: randid.Token(), ExpiresAt: &deadline,
 			File: domain.File{ID: "file_1", Found: true, Mode: events.ModeTest, Purpose: "dispute_evidence"},
