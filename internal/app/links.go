@@ -13,8 +13,13 @@ import (
 
 // LinkLog is the event log as the use cases need it (eventlog.Log).
 type LinkLog interface {
-	Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
-	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
+	// Update loads the link, calls decide on it and appends the events it
+	// returns, again on fresher state after a conflict. It returns the
+	// change (the state decide was last called with and the events
+	// appended) and the stream sequence of the link's last event.
+	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error)
+	// Create is Update for a new link id: it skips the load.
+	Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error)
 	// First returns a link's first event, or ok == false if it has none.
 	First(ctx context.Context, mode events.Mode, id string) (e events.Event, seq uint64, ok bool, err error)
 }
@@ -110,14 +115,12 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 	if err != nil {
 		return domain.Link{}, err
 	}
-	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
-		return s.decide(state, cmd, in.Audit)
-	})
+	change, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, s.decider(cmd, in.Audit))
 	if err != nil {
 		return domain.Link{}, err
 	}
 	s.wrote(seq)
-	return link, nil
+	return change.After(), nil
 }
 
 // ErrIdempotencyMismatch is returned by CreateOnce when the idempotency key
@@ -159,15 +162,14 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 	if err != nil {
 		return domain.Link{}, nil, err
 	}
-	exists := false
-	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
+	change, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
 		if state.Version > 0 { // an earlier request created it (even if deleted since)
-			exists = true
 			return nil, nil
 		}
 		return s.decide(state, cmd, in.Audit)
 	})
-	if code := domain.ErrorCode(err); (code == domain.EINVALID || code == domain.ENOTFOUND) && !exists {
+	exists := err == nil && change.Before.Version > 0
+	if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ENOTFOUND {
 		// Refused now, but perhaps accepted before, when for instance its
 		// expires_at was still in the future: then it is a replay (or a
 		// mismatch, if the parameters differ).
@@ -192,7 +194,7 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 		return link, replay, err
 	}
 	s.wrote(seq)
-	return link, nil, nil
+	return change.After(), nil, nil
 }
 
 // ErrIdempotencyInProgress is returned by CreateOnce when the link of the
@@ -267,19 +269,14 @@ func (s *Links) Delete(ctx context.Context, mode events.Mode, id string, audit e
 // link changed since the deadline was scheduled. It reports whether an event
 // was appended.
 func (s *Links) Expire(ctx context.Context, mode events.Mode, id string, deadline time.Time, audit events.Audit) (bool, error) {
-	appended := false
-	_, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
-		evs, err := s.decide(state, domain.ExpireLink{Deadline: deadline}, audit)
-		appended = len(evs) > 0
-		return evs, err
-	})
-	if err == nil {
-		// Appended or not, seq is the link's last event: once the read
-		// model has it, the link no longer waits there for this deadline
-		// (Settle).
-		s.wrote(seq)
+	change, seq, err := s.Log.Update(ctx, mode, id, s.decider(domain.ExpireLink{Deadline: deadline}, audit))
+	if err != nil {
+		return false, err
 	}
-	return appended, err
+	// Appended or not, seq is the link's last event: once the read model
+	// has it, the link no longer waits there for this deadline (Settle).
+	s.wrote(seq)
+	return len(change.Events) > 0, nil
 }
 
 // Settle waits, at most ProjectionWait, until the read model shows every
@@ -313,14 +310,18 @@ func (s *Links) GetByToken(ctx context.Context, token string) (domain.Link, erro
 // run applies cmd to the link through the event log and marks it written
 // (see caughtUp).
 func (s *Links) run(ctx context.Context, mode events.Mode, id string, cmd domain.Command, audit events.Audit) (domain.Link, error) {
-	link, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
-		return s.decide(state, cmd, audit)
-	})
+	change, seq, err := s.Log.Update(ctx, mode, id, s.decider(cmd, audit))
 	if err != nil {
 		return domain.Link{}, err
 	}
 	s.wrote(seq)
-	return link, nil
+	return change.After(), nil
+}
+
+// decider returns the closure that decides cmd on the state the log
+// loads (decide).
+func (s *Links) decider(cmd domain.Command, audit events.Audit) func(domain.Link) ([]events.Event, error) {
+	return func(state domain.Link) ([]events.Event, error) { return s.decide(state, cmd, audit) }
 }
 
 // decide runs the pure decision at the current time and seals its payloads
