@@ -123,10 +123,6 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 	return change.After(), nil
 }
 
-// ErrIdempotencyMismatch is returned by CreateOnce when the idempotency key
-// was first used with other parameters.
-var ErrIdempotencyMismatch = errors.New("app: idempotency key used with other parameters")
-
 // Replay says that CreateOnce answered with the link an earlier request
 // with the same idempotency key created.
 type Replay struct {
@@ -151,7 +147,7 @@ func (s *Links) onceID(mode events.Mode, keyID, key string) string {
 // append expects the link's subject to be empty, so of any number of
 // retries, concurrent or days apart, exactly one creates the link; every
 // other one finds the link's LinkCreated and answers with the link as that
-// event made it (a Replay), or with ErrIdempotencyMismatch when its
+// event made it (a Replay), or with domain.IdempotencyMismatch when its
 // parameters would have made a different link. A request that fails
 // creates nothing, and a retry runs again.
 func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *Replay, error) {
@@ -197,18 +193,15 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 	return change.After(), nil, nil
 }
 
-// ErrIdempotencyInProgress is returned by CreateOnce when the link of the
-// key exists but its first event cannot be read yet (a replica of the
-// stream that has not stored it): the caller retries.
-var ErrIdempotencyInProgress = errors.New("app: idempotency key in use")
-
 // firstAttempts bounds how often replay reads a link's first event that
 // the link's last event says exists.
 const firstAttempts = 4
 
 // replay answers a CreateOnce whose link exists: with the link as its
 // LinkCreated made it, if that event came from a request with the same
-// idempotency key and parameters.
+// idempotency key and parameters. When the link exists but its first event
+// cannot be read yet (a replica of the stream that has not stored it), it
+// returns domain.IdempotencyInUse: the caller retries.
 func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLink) (domain.Link, *Replay, error) {
 	var e events.Event
 	for attempt := 1; ; attempt++ {
@@ -220,7 +213,7 @@ func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLin
 			return domain.Link{}, nil, err
 		case found:
 		case attempt == firstAttempts:
-			return domain.Link{}, nil, ErrIdempotencyInProgress
+			return domain.Link{}, nil, domain.IdempotencyInUse()
 		default:
 			// A direct get answered by a replica that is behind.
 			select {
@@ -235,7 +228,7 @@ func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLin
 	created, ok := e.Payload.(events.LinkCreated)
 	if !ok || e.Audit.KeyID != in.Audit.KeyID || e.Audit.IdempotencyKey != in.Audit.IdempotencyKey ||
 		!domain.SameCreate(created, cmd, e.Time) {
-		return domain.Link{}, nil, ErrIdempotencyMismatch
+		return domain.Link{}, nil, domain.IdempotencyMismatch(in.Audit.IdempotencyKey)
 	}
 	return domain.FromState(e.Link), &Replay{RequestID: e.Audit.RequestID, At: e.Time}, nil
 }

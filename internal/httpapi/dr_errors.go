@@ -102,6 +102,10 @@ func (d *Deps) drDomainError(c *gin.Context, err error) {
 		code = "missing_parameter"
 	case domain.ReasonLinkExpired:
 		code = "expired"
+	case domain.ReasonIdempotencyMismatch:
+		code = "idempotency_error"
+	case domain.ReasonIdempotencyInUse:
+		code = "idempotency_key_in_use"
 	}
 	drFail(c, status, code, param, e.Message)
 }

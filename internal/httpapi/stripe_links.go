@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -73,12 +72,6 @@ func (d *Deps) createLink(c *gin.Context, in app.CreateInput, fail func(*gin.Con
 		link, err = d.Links.Create(c.Request.Context(), in)
 	}
 	switch {
-	case errors.Is(err, app.ErrIdempotencyMismatch):
-		idempotencyMismatch(c, in.Audit.IdempotencyKey)
-		return domain.Link{}, time.Time{}, false
-	case errors.Is(err, app.ErrIdempotencyInProgress):
-		idempotencyInUse(c)
-		return domain.Link{}, time.Time{}, false
 	case err != nil:
 		fail(c, err)
 		return domain.Link{}, time.Time{}, false
