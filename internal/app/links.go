@@ -89,15 +89,15 @@ type CreateInput struct {
 }
 
 // createCommand looks up in's file and returns the command that creates
-// the link linkID, with a new token.
+// the link linkID, with a new token. A create without a file is refused
+// first, before an idempotency key is looked at.
 func (s *Links) createCommand(ctx context.Context, in CreateInput, linkID string) (domain.CreateLink, error) {
-	file := domain.File{ID: in.FileID}
-	if in.FileID != "" {
-		f, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
-		if err != nil {
-			return domain.CreateLink{}, err
-		}
-		file = f
+	if err := domain.RequireFile(in.FileID); err != nil {
+		return domain.CreateLink{}, err
+	}
+	file, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
+	if err != nil {
+		return domain.CreateLink{}, err
 	}
 	return domain.CreateLink{
 		Mode:      in.Mode,
