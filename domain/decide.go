@@ -21,6 +21,34 @@ type CreateLink struct {
 	Metadata  MetadataPatch
 }
 
+// LinkSettings are the settings of a new link: its expiry (nil: never) and
+// its metadata.
+type LinkSettings struct {
+	ExpiresAt *time.Time
+	Metadata  MetadataPatch
+}
+
+// settle checks the settings at now and returns the link's expiry, to the
+// second, and its metadata.
+func (s LinkSettings) settle(now time.Time) (*time.Time, map[string]string, error) {
+	var expires *time.Time
+	if s.ExpiresAt != nil {
+		t, err := expiry(*s.ExpiresAt, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		expires = &t
+	}
+	if err := s.Metadata.validate(); err != nil {
+		return nil, nil, err
+	}
+	md, _, _, _ := s.Metadata.apply(nil)
+	if len(md) > MaxMetadataKeys {
+		return nil, nil, tooManyKeys(len(md))
+	}
+	return expires, md, nil
+}
+
 // ExpiryAction says what an UpdateLink does to expires_at.
 type ExpiryAction int
 
@@ -97,27 +125,16 @@ func decideCreate(state Link, c CreateLink, now time.Time) ([]events.Payload, er
 	case !c.Mode.Valid() || !ValidID(c.LinkID) || c.Token == "":
 		return nil, Errorf(EINTERNAL, ReasonInvalidCommand, "", "create: mode, link id and token are required")
 	case c.File.ID == "":
-		return nil, Errorf(EINVALID, ReasonFileMissing, "file", "Missing required param: file.")
+		return nil, RequireFile(c.File.ID)
 	case !c.File.Found || c.File.Mode != c.Mode:
-		return nil, Errorf(ENOTFOUND, ReasonFileNotFound, "file", "No such file: '%s'", c.File.ID)
+		return nil, fileNotFound("file", c.File.ID)
 	case !Linkable(c.File.Purpose):
 		return nil, Errorf(EINVALID, ReasonFileNotLinkable, "file",
 			"Files with purpose '%s' cannot be linked to.", c.File.Purpose)
 	}
-	var expires *time.Time
-	if c.ExpiresAt != nil {
-		t := c.ExpiresAt.UTC().Truncate(time.Second)
-		if !t.After(now) {
-			return nil, expiresAtPast()
-		}
-		expires = &t
-	}
-	if err := c.Metadata.validate(); err != nil {
+	expires, md, err := LinkSettings{ExpiresAt: c.ExpiresAt, Metadata: c.Metadata}.settle(now)
+	if err != nil {
 		return nil, err
-	}
-	md, _, _, _ := c.Metadata.apply(nil)
-	if len(md) > MaxMetadataKeys {
-		return nil, tooManyKeys(len(md))
 	}
 	return []events.Payload{events.LinkCreated{
 		FileID:    c.File.ID,
@@ -146,9 +163,9 @@ func decideUpdate(state Link, c UpdateLink, now time.Time) ([]events.Payload, er
 	var expire *events.LinkExpired
 	switch c.Expiry {
 	case ExpirySet:
-		t := c.ExpiresAt.UTC().Truncate(time.Second)
-		if !t.After(now) {
-			return nil, expiresAtPast()
+		t, err := expiry(c.ExpiresAt, now)
+		if err != nil {
+			return nil, err
 		}
 		if state.ExpiresAt == nil || !state.ExpiresAt.Equal(t) {
 			upd.ExpiresAt = &t
@@ -181,11 +198,39 @@ func decideExpire(state Link, c ExpireLink, now time.Time) ([]events.Payload, er
 	return []events.Payload{events.LinkExpired{Reason: events.ReasonDeadline, Deadline: c.Deadline}}, nil
 }
 
+// RequireFile checks that a create names the file to link to, the one rule
+// of a create that holds before anything is looked up: callers check it
+// first, so that a request without a file is told so whatever else is
+// wrong with it.
+func RequireFile(fileID string) error {
+	if fileID == "" {
+		return Errorf(EINVALID, ReasonFileMissing, "file", "Missing required param: file.")
+	}
+	return nil
+}
+
 func linkNotFound(state Link) error { return LinkNotFound(state.ID) }
 
 // LinkNotFound is the error for a link id that names no link of the mode.
 func LinkNotFound(id string) *Error {
 	return Errorf(ENOTFOUND, ReasonLinkNotFound, "id", "No such file link: '%s'", id)
+}
+
+// FileNotFound is the error for a file id that names no file of the mode.
+func FileNotFound(id string) *Error { return fileNotFound("id", id) }
+
+func fileNotFound(param, id string) *Error {
+	return Errorf(ENOTFOUND, ReasonFileNotFound, param, "No such file: '%s'", id)
+}
+
+// expiry returns an expires_at given at now as it is stored, to the
+// second, or an error unless it is in the future.
+func expiry(t, now time.Time) (time.Time, error) {
+	t = t.UTC().Truncate(time.Second)
+	if !t.After(now) {
+		return time.Time{}, expiresAtPast()
+	}
+	return t, nil
 }
 
 func expiresAtPast() error {

@@ -36,6 +36,10 @@ const (
 	ReasonMissingParam     = "parameter_missing"
 	ReasonInvalidParam     = "parameter_invalid"
 	ReasonFileTooLarge     = "file_too_large"
+
+	ReasonIdempotencyKey      = "idempotency_key_invalid"
+	ReasonIdempotencyMismatch = "idempotency_mismatch"
+	ReasonIdempotencyInUse    = "idempotency_key_in_use"
 )
 
 // Error is the one error type of the application. Message is safe to show to

@@ -10,6 +10,10 @@ import (
 // may filter by.
 const MaxListLimit = 100
 
+// ValidListLimit reports whether n is a page size a list accepts: 1 to
+// MaxListLimit.
+func ValidListLimit(n int) bool { return 1 <= n && n <= MaxListLimit }
+
 // ListQuery selects a page of links, newest first. Filters combine.
 type ListQuery struct {
 	Mode          events.Mode

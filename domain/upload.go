@@ -4,25 +4,31 @@ import (
 	"mime"
 	"path"
 	"strings"
+	"time"
 )
 
 // MaxFilenameLen bounds a stored file name, in bytes.
 const MaxFilenameLen = 255
 
-// CheckUpload validates the parameters of an upload: the purpose must be one
-// a client may upload, and a link may be created with the upload only for
-// the purposes that allow it.
-func CheckUpload(purpose string, withLink bool) error {
+// CheckUpload validates the parameters of an upload at now: the purpose must
+// be one a client may upload, and a link, when one is asked for (link not
+// nil), may be created with the upload only for the purposes that allow it
+// and with settings a create accepts. So an upload that breaks a rule
+// stores nothing, neither the file nor its link.
+func CheckUpload(purpose string, link *LinkSettings, now time.Time) error {
 	switch {
 	case purpose == "":
 		return Errorf(EINVALID, ReasonMissingParam, "purpose", "Missing required param: purpose.")
 	case !Uploadable(purpose):
 		return Errorf(EINVALID, ReasonInvalidParam, "purpose", "Invalid purpose: '%s' is not a purpose a file can be uploaded with.", purpose)
-	case withLink && !LinkableOnUpload(purpose):
+	case link == nil:
+		return nil
+	case !LinkableOnUpload(purpose):
 		return Errorf(EINVALID, ReasonFileNotLinkable, "file_link_data[create]",
 			"Links cannot be created at upload for files with purpose '%s'.", purpose)
 	}
-	return nil
+	_, _, err := link.settle(now)
+	return err
 }
 
 // CleanFilename returns the base name of a client-supplied file name,

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // ErrMalformed is returned by Unmarshal when the bytes are not a well-formed
@@ -150,88 +149,4 @@ func decodePayload[T Payload](data json.RawMessage) (Payload, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// SubjectPrefix is the first part of every event subject. A link's events
-// are stored under SubjectPrefix.<mode>.<link id>.<class> (SubjectOf), so a
-// subscriber can take all events (filelinks.links.>), one mode's
-// (filelinks.links.live.>), one link's (LinkFilter) or only those that bear
-// on expiry (SubjectsExpiry).
-//
-// Streams written before the class token existed hold
-// SubjectPrefix.<mode>.<link id> (Subject) for every event of every link,
-// and are written that way for good (SubjectsLegacy matches them).
-const SubjectPrefix = "filelinks.links"
-
-// SubjectAll matches every link event.
-const SubjectAll = SubjectPrefix + ".>"
-
-// The class of an event, the last token of its subject: ClassExpiry for an
-// event that sets, moves or clears a link's expires_at or ends the link
-// (LinkExpired, LinkDeleted), ClassOther for the rest (a LinkCreated without
-// expires_at, a LinkUpdated of metadata only). A scheduler of expiries needs
-// the first kind only, and the server filters them for it.
-const (
-	ClassExpiry = "expiry"
-	ClassOther  = "other"
-)
-
-// SubjectsExpiry matches the events of class ClassExpiry.
-const SubjectsExpiry = SubjectPrefix + ".*.*." + ClassExpiry
-
-// SubjectsLegacy matches the events of streams written before the class
-// token: every event of such a stream, whatever its class.
-const SubjectsLegacy = SubjectPrefix + ".*.*"
-
-// ClassOf returns the class of an event with payload p.
-func ClassOf(p Payload) string {
-	switch p := p.(type) {
-	case LinkCreated:
-		if p.ExpiresAt == nil {
-			return ClassOther
-		}
-	case *LinkCreated:
-		if p.ExpiresAt == nil {
-			return ClassOther
-		}
-	case LinkUpdated:
-		if p.ExpiresAt == nil && !p.ExpiresAtCleared {
-			return ClassOther
-		}
-	case *LinkUpdated:
-		if p.ExpiresAt == nil && !p.ExpiresAtCleared {
-			return ClassOther
-		}
-	}
-	return ClassExpiry
-}
-
-// Subject returns the subject all of a link's events had in a stream
-// written before the class token, and the stem of its subjects now.
-func Subject(mode Mode, linkID string) string { return linkSubject(mode, linkID, "") }
-
-// SubjectOf returns the subject of one event of a link: Subject followed by
-// the event's class.
-func SubjectOf(mode Mode, linkID, class string) string { return linkSubject(mode, linkID, class) }
-
-// linkSubject joins the prefix, mode, link id and class (if any) with dots.
-func linkSubject(mode Mode, linkID, class string) string {
-	var b strings.Builder
-	b.Grow(len(SubjectPrefix) + len(mode) + len(linkID) + len(class) + 3)
-	b.WriteString(SubjectPrefix)
-	b.WriteByte('.')
-	b.WriteString(string(mode))
-	b.WriteByte('.')
-	b.WriteString(linkID)
-	if class != "" {
-		b.WriteByte('.')
-		b.WriteString(class)
-	}
-	return b.String()
-}
-
-// LinkFilter matches every event of one link (in a stream with class
-// tokens).
-func LinkFilter(mode Mode, linkID string) string {
-	return SubjectOf(mode, linkID, "*")
 }

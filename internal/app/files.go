@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
 
 	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/events"
@@ -84,14 +83,8 @@ type UploadInput struct {
 	Purpose string
 	Title   string
 	// Link, when set, asks for a link to the new file.
-	Link  *LinkParams
+	Link  *domain.LinkSettings
 	Audit events.Audit
-}
-
-// LinkParams are the settings of a link made with an upload.
-type LinkParams struct {
-	ExpiresAt *time.Time
-	Metadata  domain.MetadataPatch
 }
 
 // Commit turns staged content into a file, and makes its link when asked.
@@ -111,17 +104,7 @@ func (f *Files) Commit(ctx context.Context, s Staged, in UploadInput) (events.Fi
 		SHA256:      s.SHA256,
 		Created:     now,
 	}
-	err := domain.CheckUpload(in.Purpose, in.Link != nil)
-	if err == nil && in.Link != nil {
-		// Decide the link now, against the file it will point to, so a bad
-		// link parameter stores nothing at all.
-		_, err = domain.Decide(domain.Link{ID: "link_check", Mode: in.Mode}, domain.CreateLink{
-			Mode: in.Mode, LinkID: "link_check", Token: "check",
-			File:      domain.File{ID: file.ID, Found: true, Mode: in.Mode, Purpose: in.Purpose},
-			ExpiresAt: in.Link.ExpiresAt, Metadata: in.Link.Metadata,
-		}, now)
-	}
-	if err != nil {
+	if err := domain.CheckUpload(in.Purpose, in.Link, now); err != nil {
 		_ = f.Discard(ctx, s)
 		return events.FileState{}, nil, err
 	}
@@ -149,7 +132,7 @@ func (f *Files) Commit(ctx context.Context, s Staged, in UploadInput) (events.Fi
 // Get returns a file.
 func (f *Files) Get(ctx context.Context, mode events.Mode, id string) (events.FileState, error) {
 	if !domain.ValidID(id) {
-		return events.FileState{}, fileNotFound(id)
+		return events.FileState{}, domain.FileNotFound(id)
 	}
 	return f.Reads.GetFile(mode, id)
 }
@@ -173,8 +156,4 @@ func (f *Files) LookupFile(ctx context.Context, mode events.Mode, id string) (do
 		return domain.File{}, err
 	}
 	return domain.File{ID: id, Found: true, Mode: st.Mode, Purpose: st.Purpose}, nil
-}
-
-func fileNotFound(id string) error {
-	return domain.Errorf(domain.ENOTFOUND, domain.ReasonFileNotFound, "id", "No such file: '%s'", id)
 }

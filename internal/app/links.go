@@ -13,8 +13,13 @@ import (
 
 // LinkLog is the event log as the use cases need it (eventlog.Log).
 type LinkLog interface {
-	Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
-	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error)
+	// Update loads the link, calls decide on it and appends the events it
+	// returns, again on fresher state after a conflict. It returns the
+	// change (the state decide was last called with and the events
+	// appended) and the stream sequence of the link's last event.
+	Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error)
+	// Create is Update for a new link id: it skips the load.
+	Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error)
 	// First returns a link's first event, or ok == false if it has none.
 	First(ctx context.Context, mode events.Mode, id string) (e events.Event, seq uint64, ok bool, err error)
 }
@@ -84,15 +89,15 @@ type CreateInput struct {
 }
 
 // createCommand looks up in's file and returns the command that creates
-// the link linkID, with a new token.
+// the link linkID, with a new token. A create without a file is refused
+// first, before an idempotency key is looked at.
 func (s *Links) createCommand(ctx context.Context, in CreateInput, linkID string) (domain.CreateLink, error) {
-	file := domain.File{ID: in.FileID}
-	if in.FileID != "" {
-		f, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
-		if err != nil {
-			return domain.CreateLink{}, err
-		}
-		file = f
+	if err := domain.RequireFile(in.FileID); err != nil {
+		return domain.CreateLink{}, err
+	}
+	file, err := s.Files.LookupFile(ctx, in.Mode, in.FileID)
+	if err != nil {
+		return domain.CreateLink{}, err
 	}
 	return domain.CreateLink{
 		Mode:      in.Mode,
@@ -110,19 +115,13 @@ func (s *Links) Create(ctx context.Context, in CreateInput) (domain.Link, error)
 	if err != nil {
 		return domain.Link{}, err
 	}
-	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
-		return s.decide(state, cmd, in.Audit)
-	})
+	change, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, s.decider(cmd, in.Audit))
 	if err != nil {
 		return domain.Link{}, err
 	}
 	s.wrote(seq)
-	return link, nil
+	return change.After(), nil
 }
-
-// ErrIdempotencyMismatch is returned by CreateOnce when the idempotency key
-// was first used with other parameters.
-var ErrIdempotencyMismatch = errors.New("app: idempotency key used with other parameters")
 
 // Replay says that CreateOnce answered with the link an earlier request
 // with the same idempotency key created.
@@ -148,7 +147,7 @@ func (s *Links) onceID(mode events.Mode, keyID, key string) string {
 // append expects the link's subject to be empty, so of any number of
 // retries, concurrent or days apart, exactly one creates the link; every
 // other one finds the link's LinkCreated and answers with the link as that
-// event made it (a Replay), or with ErrIdempotencyMismatch when its
+// event made it (a Replay), or with domain.IdempotencyMismatch when its
 // parameters would have made a different link. A request that fails
 // creates nothing, and a retry runs again.
 func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *Replay, error) {
@@ -159,15 +158,14 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 	if err != nil {
 		return domain.Link{}, nil, err
 	}
-	exists := false
-	link, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
+	change, seq, err := s.Log.Create(ctx, in.Mode, cmd.LinkID, func(state domain.Link) ([]events.Event, error) {
 		if state.Version > 0 { // an earlier request created it (even if deleted since)
-			exists = true
 			return nil, nil
 		}
 		return s.decide(state, cmd, in.Audit)
 	})
-	if code := domain.ErrorCode(err); (code == domain.EINVALID || code == domain.ENOTFOUND) && !exists {
+	exists := err == nil && change.Before.Version > 0
+	if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ENOTFOUND {
 		// Refused now, but perhaps accepted before, when for instance its
 		// expires_at was still in the future: then it is a replay (or a
 		// mismatch, if the parameters differ).
@@ -192,13 +190,8 @@ func (s *Links) CreateOnce(ctx context.Context, in CreateInput) (domain.Link, *R
 		return link, replay, err
 	}
 	s.wrote(seq)
-	return link, nil, nil
+	return change.After(), nil, nil
 }
-
-// ErrIdempotencyInProgress is returned by CreateOnce when the link of the
-// key exists but its first event cannot be read yet (a replica of the
-// stream that has not stored it): the caller retries.
-var ErrIdempotencyInProgress = errors.New("app: idempotency key in use")
 
 // firstAttempts bounds how often replay reads a link's first event that
 // the link's last event says exists.
@@ -206,7 +199,9 @@ const firstAttempts = 4
 
 // replay answers a CreateOnce whose link exists: with the link as its
 // LinkCreated made it, if that event came from a request with the same
-// idempotency key and parameters.
+// idempotency key and parameters. When the link exists but its first event
+// cannot be read yet (a replica of the stream that has not stored it), it
+// returns domain.IdempotencyInUse: the caller retries.
 func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLink) (domain.Link, *Replay, error) {
 	var e events.Event
 	for attempt := 1; ; attempt++ {
@@ -218,7 +213,7 @@ func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLin
 			return domain.Link{}, nil, err
 		case found:
 		case attempt == firstAttempts:
-			return domain.Link{}, nil, ErrIdempotencyInProgress
+			return domain.Link{}, nil, domain.IdempotencyInUse()
 		default:
 			// A direct get answered by a replica that is behind.
 			select {
@@ -233,7 +228,7 @@ func (s *Links) replay(ctx context.Context, in CreateInput, cmd domain.CreateLin
 	created, ok := e.Payload.(events.LinkCreated)
 	if !ok || e.Audit.KeyID != in.Audit.KeyID || e.Audit.IdempotencyKey != in.Audit.IdempotencyKey ||
 		!domain.SameCreate(created, cmd, e.Time) {
-		return domain.Link{}, nil, ErrIdempotencyMismatch
+		return domain.Link{}, nil, domain.IdempotencyMismatch(in.Audit.IdempotencyKey)
 	}
 	return domain.FromState(e.Link), &Replay{RequestID: e.Audit.RequestID, At: e.Time}, nil
 }
@@ -267,19 +262,14 @@ func (s *Links) Delete(ctx context.Context, mode events.Mode, id string, audit e
 // link changed since the deadline was scheduled. It reports whether an event
 // was appended.
 func (s *Links) Expire(ctx context.Context, mode events.Mode, id string, deadline time.Time, audit events.Audit) (bool, error) {
-	appended := false
-	_, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
-		evs, err := s.decide(state, domain.ExpireLink{Deadline: deadline}, audit)
-		appended = len(evs) > 0
-		return evs, err
-	})
-	if err == nil {
-		// Appended or not, seq is the link's last event: once the read
-		// model has it, the link no longer waits there for this deadline
-		// (Settle).
-		s.wrote(seq)
+	change, seq, err := s.Log.Update(ctx, mode, id, s.decider(domain.ExpireLink{Deadline: deadline}, audit))
+	if err != nil {
+		return false, err
 	}
-	return appended, err
+	// Appended or not, seq is the link's last event: once the read model
+	// has it, the link no longer waits there for this deadline (Settle).
+	s.wrote(seq)
+	return len(change.Events) > 0, nil
 }
 
 // Settle waits, at most ProjectionWait, until the read model shows every
@@ -313,14 +303,18 @@ func (s *Links) GetByToken(ctx context.Context, token string) (domain.Link, erro
 // run applies cmd to the link through the event log and marks it written
 // (see caughtUp).
 func (s *Links) run(ctx context.Context, mode events.Mode, id string, cmd domain.Command, audit events.Audit) (domain.Link, error) {
-	link, seq, err := s.Log.Update(ctx, mode, id, func(state domain.Link) ([]events.Event, error) {
-		return s.decide(state, cmd, audit)
-	})
+	change, seq, err := s.Log.Update(ctx, mode, id, s.decider(cmd, audit))
 	if err != nil {
 		return domain.Link{}, err
 	}
 	s.wrote(seq)
-	return link, nil
+	return change.After(), nil
+}
+
+// decider returns the closure that decides cmd on the state the log
+// loads (decide).
+func (s *Links) decider(cmd domain.Command, audit events.Audit) func(domain.Link) ([]events.Event, error) {
+	return func(state domain.Link) ([]events.Event, error) { return s.decide(state, cmd, audit) }
 }
 
 // decide runs the pure decision at the current time and seals its payloads

@@ -2,7 +2,6 @@ package eventlog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,84 +16,84 @@ import (
 	"github.com/filelinks/filelinks/events"
 )
 
-// ErrConflict is returned by Append when the link's subject no longer ends
+// ErrConflict is returned by Append when the link's subjects no longer end
 // at the expected sequence: another writer appended first.
 var ErrConflict = errors.New("eventlog: concurrent append")
 
 // Update loads the link, calls decide and appends its events with an
-// optimistic check on the link's subject, retrying on conflict. It returns
-// the state after the appended events and the stream sequence of the link's
-// last event (the loaded one when decide returned no events). When
+// optimistic check on the link's subjects, retrying on conflict. It returns
+// the change (the state decide was last called with and the events
+// appended) and the stream sequence of the link's last event: the last
+// appended, or the loaded one when decide returned no events. When
 // MaxAttempts rounds all conflict, it returns an *domain.Error with code
 // ECONFLICT; errors from decide are returned as they are.
 //
 // decide gets the link's current state and returns the sealed events to
 // append; none means nothing changes. It may be called more than once, each
 // time with fresher state, so it must have no side effects.
-func (l *Log) Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error) {
+func (l *Log) Update(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error) {
 	for attempt := 0; attempt < l.cfg.MaxAttempts; attempt++ {
 		state, seq, err := l.Load(ctx, mode, id)
 		if err != nil {
-			return domain.Link{}, 0, err
+			return domain.Change{}, 0, err
 		}
-		evs, err := decide(state)
-		if err != nil {
-			return domain.Link{}, 0, err
-		}
-		if len(evs) == 0 {
-			return state, seq, nil
-		}
-		last, err := l.Append(ctx, seq, evs)
+		change, last, err := l.decideAppend(ctx, state, seq, decide)
 		if errors.Is(err, ErrConflict) {
 			if err := backoff(ctx, attempt); err != nil {
-				return domain.Link{}, 0, err
+				return domain.Change{}, 0, err
 			}
 			continue
 		}
-		if err != nil {
-			return domain.Link{}, 0, err
-		}
-		return domain.FromState(evs[len(evs)-1].Link), last, nil
+		return change, last, err
 	}
-	return domain.Link{}, 0, domain.Errorf(domain.ECONFLICT, domain.ReasonConcurrentUpdate, "",
+	return domain.Change{}, 0, domain.Errorf(domain.ECONFLICT, domain.ReasonConcurrentUpdate, "",
 		"The file link '%s' was changed by another request at the same time; please retry.", id)
 }
 
 // Create is Update for a link id that was just generated and so has no
 // events: it skips the load, decides on the empty state and appends expecting
-// an empty subject. Should the subject not be empty after all, the append
-// conflicts and Create falls back to Update, which loads and decides again.
-func (l *Log) Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Link, uint64, error) {
-	state := domain.Link{ID: id, Mode: mode}
-	evs, err := decide(state)
-	if err != nil || len(evs) == 0 {
-		return state, 0, err
-	}
-	last, err := l.Append(ctx, 0, evs)
+// empty subjects. Should they not be empty after all, the append conflicts
+// and Create falls back to Update, which loads and decides again.
+func (l *Log) Create(ctx context.Context, mode events.Mode, id string, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error) {
+	change, last, err := l.decideAppend(ctx, domain.Link{ID: id, Mode: mode}, 0, decide)
 	if errors.Is(err, ErrConflict) {
 		return l.Update(ctx, mode, id, decide)
 	}
-	if err != nil {
-		return domain.Link{}, 0, err
+	return change, last, err
+}
+
+// decideAppend is one round of Update on state, read at stream sequence
+// seq: it returns ErrConflict when the link changed since.
+func (l *Log) decideAppend(ctx context.Context, state domain.Link, seq uint64, decide func(domain.Link) ([]events.Event, error)) (domain.Change, uint64, error) {
+	evs, err := decide(state)
+	switch {
+	case err != nil:
+		return domain.Change{}, 0, err
+	case len(evs) == 0:
+		return domain.Change{Before: state}, seq, nil
 	}
-	return domain.FromState(evs[len(evs)-1].Link), last, nil
+	last, err := l.Append(ctx, seq, evs)
+	if err != nil {
+		return domain.Change{}, 0, err
+	}
+	return domain.Change{Before: state, Events: evs}, last, nil
 }
 
 // Append stores evs, all events of one link, as one atomic unit, provided the
-// link's subject still ends at stream sequence expect (0: the link has no
+// link's subjects still end at stream sequence expect (0: the link has no
 // events yet). It returns the stream sequence of the last event stored, or
 // ErrConflict.
 //
 // A publish whose acknowledgement was lost may be retried by the caller with
 // the same events: the server drops the copy by Nats-Msg-Id, and when it
 // answers the retry with a conflict instead (a single server checks the
-// expected sequence first), Append sees that the subject's last event is its
+// expected sequence first), Append sees that the link's last event is its
 // own and reports success.
 func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (uint64, error) {
 	if len(evs) == 0 {
 		return 0, errors.New("eventlog: append of no events")
 	}
-	filter := l.linkFilter(evs[0].Mode, evs[0].LinkID)
+	filter := events.LinkFilter(evs[0].Mode, evs[0].LinkID)
 	msgs := make([]*nats.Msg, len(evs))
 	for i, e := range evs {
 		if e.LinkID != evs[0].LinkID || e.Mode != evs[0].Mode {
@@ -104,28 +103,48 @@ func (l *Log) Append(ctx context.Context, expect uint64, evs []events.Event) (ui
 		if err != nil {
 			return 0, err
 		}
-		msgs[i] = newMsg(l.subjectOf(e), data, e.ID, e.Payload.EventType())
+		msgs[i] = newMsg(events.SubjectOf(e.Mode, e.LinkID, events.ClassOf(e.Payload)), data, e.ID, e.Payload.EventType())
 	}
-	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
-	if !l.legacy {
-		// The check covers all of the link's subjects, whatever their class.
-		msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, filter)
-	}
-	msgs[0].Header.Set(jetstream.ExpectedStreamHeader, l.cfg.Stream)
-
-	return l.store(ctx, filter, msgs, evs[len(evs)-1].ID)
+	// The check covers all of the link's subjects, whatever their class.
+	return l.store(ctx, filter, msgs, expectation{seq: expect, filter: filter})
 }
 
-// store publishes msgs, all on the subjects filter matches, with the
-// expectation already set on the first, and returns the sequence of the
-// last. lastID is the message id of the last message, by which a stored
-// earlier attempt is recognised.
-func (l *Log) store(ctx context.Context, filter string, msgs []*nats.Msg, lastID string) (uint64, error) {
-	seq, err := l.publish(ctx, msgs)
+// expectation is the optimistic check of an append, made on its first
+// message: the subjects filter matches, or the message's own subject when
+// filter is "", end at stream sequence seq (0: they hold nothing yet).
+type expectation struct {
+	seq    uint64
+	filter string
+}
+
+// options returns the expectation as PublishMsg's options.
+func (e expectation) options(stream string) []jetstream.PublishOpt {
+	last := jetstream.WithExpectLastSequencePerSubject(e.seq)
+	if e.filter != "" {
+		last = jetstream.WithExpectLastSequenceForSubject(e.seq, e.filter)
+	}
+	return []jetstream.PublishOpt{jetstream.WithExpectStream(stream), last}
+}
+
+// setHeaders writes the expectation into h, for a batch: PublishMsgBatch
+// takes no options per message. These are the headers options writes.
+func (e expectation) setHeaders(h nats.Header, stream string) {
+	h.Set(jetstream.ExpectedStreamHeader, stream)
+	h.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(e.seq, 10))
+	if e.filter != "" {
+		h.Set(jetstream.ExpectedLastSubjSeqSubjHeader, e.filter)
+	}
+}
+
+// store publishes msgs, all on the subjects filter matches, expecting
+// expect, and returns the sequence of the last. The last message's id
+// (Nats-Msg-Id) is how a stored earlier attempt is recognised.
+func (l *Log) store(ctx context.Context, filter string, msgs []*nats.Msg, expect expectation) (uint64, error) {
+	seq, err := l.publish(ctx, msgs, expect)
 	for retry := 0; retry < publishRetries && isLostAck(err) && ctx.Err() == nil; retry++ {
 		// The events may or may not be stored: publish the same messages
 		// again; their ids make a stored copy harmless.
-		seq, err = l.publish(ctx, msgs)
+		seq, err = l.publish(ctx, msgs, expect)
 	}
 	if err == nil {
 		return seq, nil
@@ -135,6 +154,7 @@ func (l *Log) store(ctx context.Context, filter string, msgs []*nats.Msg, lastID
 	}
 	// Maybe it was our own write whose ack was lost: then the subject's
 	// last message is our last message.
+	lastID := msgs[len(msgs)-1].Header.Get(jetstream.MsgIDHeader)
 	last, gerr := l.lastMsg(ctx, filter)
 	if gerr == nil && last.Header.Get(jetstream.MsgIDHeader) == lastID {
 		return last.Sequence, nil
@@ -173,13 +193,39 @@ func backoff(ctx context.Context, attempt int) error {
 // after their acknowledgement was lost.
 const publishRetries = 2
 
-func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+// publish stores msgs, one event or an atomic batch, with nats.go's
+// publish: PublishMsg, or orbit's PublishMsgBatch for several. Their errors
+// are an *jetstream.APIError for a refusal, jetstream.ErrNoStreamResponse
+// when no stream answers (after PublishMsg's retries, for a stream between
+// leaders), and a timeout.
+func (l *Log) publish(ctx context.Context, msgs []*nats.Msg, expect expectation) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	if len(msgs) == 1 {
-		return l.publishOne(ctx, msgs[0])
+		// The wait is bounded by the JetStream timeout, or ctx's deadline
+		// when that is sooner (so that retryHorizon holds), but not cut
+		// short when ctx is canceled afterwards: a request whose client
+		// went away still learns whether its event was stored, for the
+		// idempotency of its retry.
+		timeout := l.js.Options().DefaultTimeout
+		if d, ok := ctx.Deadline(); ok {
+			if timeout = min(timeout, time.Until(d)); timeout <= 0 {
+				return 0, context.DeadlineExceeded
+			}
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		ack, err := l.js.PublishMsg(pctx, msgs[0], expect.options(l.cfg.Stream)...)
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
 	}
 	// A batch waits for its first message's acknowledgement for the
 	// JetStream timeout, and for its commit's as long as ctx allows: bound
 	// that too, for retryHorizon.
+	expect.setHeaders(msgs[0].Header, l.cfg.Stream)
 	ctx, cancel := context.WithTimeout(ctx, l.js.Options().DefaultTimeout)
 	defer cancel()
 	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
@@ -187,90 +233,6 @@ func (l *Log) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 		return 0, err
 	}
 	return ack.Sequence, nil
-}
-
-// publishOne is jetstream's PublishMsg for the path of every command: a
-// request to the stream and its acknowledgement, read without encoding/json
-// when it is the usual {"stream":"<ours>","seq":N,...} (parsePubAck). The
-// errors are PublishMsg's: an *jetstream.APIError for a refusal,
-// jetstream.ErrNoStreamResponse when no stream answers (after retries, as
-// PublishMsg does, for a stream between leaders), and a timeout.
-//
-// The wait is bounded by the JetStream context's default timeout, or ctx's
-// deadline when that is sooner (so that retryHorizon holds), but not cut
-// short when ctx is canceled afterwards: a request whose client went away
-// still learns whether its event was stored, for the idempotency of its
-// retry. That lets the request wait on a pooled timer (nats.Conn.RequestMsg)
-// instead of a context of its own, which costs eight allocations per
-// publish.
-func (l *Log) publishOne(ctx context.Context, m *nats.Msg) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	timeout := l.js.Options().DefaultTimeout
-	if d, ok := ctx.Deadline(); ok {
-		if timeout = min(timeout, time.Until(d)); timeout <= 0 {
-			return 0, context.DeadlineExceeded
-		}
-	}
-	deadline := time.Now().Add(timeout)
-	nc := l.js.Conn()
-	resp, err := nc.RequestMsg(m, timeout)
-	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
-		wait := min(jetstream.DefaultPubRetryWait, time.Until(deadline))
-		if wait <= 0 {
-			return 0, nats.ErrTimeout
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(wait):
-		}
-		if timeout = time.Until(deadline); timeout <= 0 {
-			return 0, nats.ErrTimeout
-		}
-		resp, err = nc.RequestMsg(m, timeout)
-	}
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return 0, jetstream.ErrNoStreamResponse
-	case err != nil:
-		return 0, err
-	}
-	return parsePubAck(resp.Data, l.cfg.Stream)
-}
-
-// parsePubAck returns the sequence of a JetStream publish acknowledgement
-// from stream, or its error. The server writes the error first when there
-// is one, so an answer that starts with the stream's name and a sequence
-// is a success; anything else is decoded by encoding/json.
-func parsePubAck(b []byte, stream string) (uint64, error) {
-	prefix := `{"stream":"` + stream + `","seq":`
-	if len(b) > len(prefix) && string(b[:len(prefix)]) == prefix {
-		var seq uint64
-		i := len(prefix)
-		for ; i < len(b) && '0' <= b[i] && b[i] <= '9' && i-len(prefix) < 19; i++ {
-			seq = seq*10 + uint64(b[i]-'0')
-		}
-		if i > len(prefix) && i < len(b) && (b[i] == '}' || b[i] == ',') && seq > 0 {
-			return seq, nil
-		}
-	}
-	var ack struct {
-		Error  *jetstream.APIError `json:"error"`
-		Stream string              `json:"stream"`
-		Seq    uint64              `json:"seq"`
-	}
-	if err := json.Unmarshal(b, &ack); err != nil {
-		return 0, jetstream.ErrInvalidJSAck
-	}
-	if ack.Error != nil {
-		return 0, fmt.Errorf("nats: %w", ack.Error)
-	}
-	if ack.Stream == "" {
-		return 0, jetstream.ErrInvalidJSAck
-	}
-	return ack.Seq, nil
 }
 
 // isLostAck reports whether a publish failed without an answer from the
@@ -290,9 +252,7 @@ func (l *Log) AppendFile(ctx context.Context, e events.FileEvent) (uint64, error
 	}
 	subject := events.FileSubject(e.Mode, e.FileID)
 	m := newMsg(subject, data, e.ID, events.TypeFileCreated)
-	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-	m.Header.Set(jetstream.ExpectedStreamHeader, l.cfg.Stream)
-	return l.store(ctx, subject, []*nats.Msg{m}, e.ID)
+	return l.store(ctx, subject, []*nats.Msg{m}, expectation{seq: 0})
 }
 
 // newMsg returns an event message with the headers every event carries.

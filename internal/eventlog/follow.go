@@ -154,7 +154,7 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 // an auditor replays. An event that cannot be decoded is an error naming its
 // sequence.
 func (l *Log) History(ctx context.Context, mode events.Mode, id string) ([]events.Event, error) {
-	subject := l.linkFilter(mode, id)
+	subject := events.LinkFilter(mode, id)
 	last, err := l.lastMsg(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil

@@ -49,9 +49,6 @@ type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	cfg    Config
-	// legacy is set for a stream written before subjects had a class
-	// token (events.SubjectsLegacy): its links keep one subject each.
-	legacy bool
 }
 
 // StreamConfig returns the stream definition for cfg. The stream never
@@ -111,51 +108,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Log, error)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: create stream %s: %w", cfg.Stream, err)
 	}
-	legacy, err := LegacyLayout(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	return &Log{js: js, stream: st, cfg: cfg, legacy: legacy}, nil
+	return &Log{js: js, stream: st, cfg: cfg}, nil
 }
 
-// LegacyLayout reports whether st holds a link event on a subject without
-// a class token (events.SubjectsLegacy): it was written by an earlier
-// version and is written that way for good, so that every link keeps one
-// subject and its optimistic checks stay whole. Open and the expirer's
-// consumer decide by it.
-func LegacyLayout(ctx context.Context, st jetstream.Stream) (bool, error) {
-	_, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.SubjectsLegacy))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return false, nil
-	}
-	return false, fmt.Errorf("eventlog: read stream %s: %w", st.CachedInfo().Config.Name, err)
-}
-
-// Legacy reports whether the stream keeps the subjects of streams written
-// before the class token (events.SubjectsLegacy).
-func (l *Log) Legacy() bool { return l.legacy }
-
-// linkFilter matches every event of a link.
-func (l *Log) linkFilter(mode events.Mode, id string) string {
-	if l.legacy {
-		return events.Subject(mode, id)
-	}
-	return events.LinkFilter(mode, id)
-}
-
-// subjectOf returns the subject to store event e under.
-func (l *Log) subjectOf(e events.Event) string {
-	if l.legacy {
-		return events.Subject(e.Mode, e.LinkID)
-	}
-	return events.SubjectOf(e.Mode, e.LinkID, events.ClassOf(e.Payload))
-}
-
-// lastMsg returns the last message on the subjects filter matches (a
-// wildcard in a stream with class tokens), or jetstream.ErrMsgNotFound.
+// lastMsg returns the last message on the subjects filter matches,
+// wildcards allowed, or jetstream.ErrMsgNotFound.
 func (l *Log) lastMsg(ctx context.Context, filter string) (*jetstream.RawStreamMsg, error) {
 	return directLast(ctx, l.js, l.cfg.Stream, filter)
 }
@@ -188,7 +145,7 @@ func (l *Log) LastSequenceOf(ctx context.Context, filter string) (uint64, error)
 // sequence 0. The state is read from the last event's snapshot, so Load is
 // one direct get however long the link's history is.
 func (l *Log) Load(ctx context.Context, mode events.Mode, id string) (domain.Link, uint64, error) {
-	msg, err := l.lastMsg(ctx, l.linkFilter(mode, id))
+	msg, err := l.lastMsg(ctx, events.LinkFilter(mode, id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return domain.Link{ID: id, Mode: mode}, 0, nil
 	}
@@ -203,9 +160,10 @@ func (l *Log) Load(ctx context.Context, mode events.Mode, id string) (domain.Lin
 }
 
 // First returns the first event of a link, decoded, and its stream
-// sequence, by a direct get, or ok == false when the link has no events. A create replayed for an idempotency key answers with it.
+// sequence, or ok == false when the link has no events. A create replayed
+// for an idempotency key answers with it.
 func (l *Log) First(ctx context.Context, mode events.Mode, id string) (events.Event, uint64, bool, error) {
-	msg, err := l.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(l.linkFilter(mode, id)))
+	msg, err := l.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(events.LinkFilter(mode, id)))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return events.Event{}, 0, false, nil
 	}

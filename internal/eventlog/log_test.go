@@ -58,12 +58,18 @@ func TestLog_Update(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		id := randid.New("link_")
-		link, seq, err := l.Update(ctx, events.ModeTest, id, decider(createCmd(id), t0))
+		change, seq, err := l.Update(ctx, events.ModeTest, id, decider(createCmd(id), t0))
 		if err != nil {
 			t.Fatal(err)
 		}
+		link := change.After()
 		if link.Version != 1 || link.FileID != "file_1" || seq == 0 {
 			t.Fatalf("created %+v at seq %d", link, seq)
+		}
+		// The change names the state it was decided on and what it appended.
+		if b := change.Before; b.Version != 0 || b.ID != id || b.Mode != events.ModeTest ||
+			len(change.Events) != 1 || change.Events[0].Type != events.TypeLinkCreated {
+			t.Fatalf("change: before %+v, events %+v", b, change.Events)
 		}
 		got, gotSeq, err := l.Load(ctx, events.ModeTest, id)
 		if err != nil {
@@ -106,9 +112,12 @@ func TestLog_Update(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, seq2, err := l.Update(ctx, events.ModeTest, id, decider(domain.UpdateLink{}, t0))
+		change, seq2, err := l.Update(ctx, events.ModeTest, id, decider(domain.UpdateLink{}, t0))
 		if err != nil || seq2 != seq {
 			t.Fatalf("empty update: seq %d -> %d, err %v", seq, seq2, err)
+		}
+		if len(change.Events) != 0 || change.Before.Version != 1 || change.After().Version != 1 {
+			t.Fatalf("empty update: %+v", change)
 		}
 	})
 
@@ -117,10 +126,11 @@ func TestLog_Update(t *testing.T) {
 		if _, _, ok, err := l.First(ctx, events.ModeTest, id); ok || err != nil {
 			t.Fatalf("First of a link with no events: ok %v, err %v", ok, err)
 		}
-		created, seq, err := l.Create(ctx, events.ModeTest, id, decider(createCmd(id), t0))
+		change, seq, err := l.Create(ctx, events.ModeTest, id, decider(createCmd(id), t0))
 		if err != nil {
 			t.Fatal(err)
 		}
+		created := change.After()
 		// A second link's events in between, and an update of the first.
 		other := randid.New("link_")
 		if _, _, err := l.Create(ctx, events.ModeTest, other, decider(createCmd(other), t0)); err != nil {
@@ -145,11 +155,11 @@ func TestLog_Update(t *testing.T) {
 			t.Fatal(err)
 		}
 		upd := domain.UpdateLink{Expiry: domain.ExpiryNow, Metadata: domain.MetadataPatch{Set: map[string]string{"k": "v"}}}
-		link, _, err := l.Update(ctx, events.ModeTest, id, decider(upd, t0))
+		change, _, err := l.Update(ctx, events.ModeTest, id, decider(upd, t0))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if link.Version != 3 || link.ExpiredAt == nil || link.Metadata["k"] != "v" {
+		if link := change.After(); len(change.Events) != 2 || link.Version != 3 || link.ExpiredAt == nil || link.Metadata["k"] != "v" {
 			t.Fatalf("after update+expire: %+v", link)
 		}
 		hist, err := l.History(ctx, events.ModeTest, id)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/filelinks/filelinks/domain"
@@ -45,9 +44,6 @@ func subjectsOf(t *testing.T, srv *natstest.Server, filter string) []string {
 func TestLog_Classes(t *testing.T) {
 	ctx := context.Background()
 	l, srv := openLog(t)
-	if l.Legacy() {
-		t.Fatal("a new stream is legacy")
-	}
 	id := randid.New("link_")
 	_, created, err := l.Create(ctx, events.ModeTest, id, decider(createCmd(id), t0))
 	if err != nil {
@@ -64,12 +60,12 @@ func TestLog_Classes(t *testing.T) {
 	if _, err := l.Append(ctx, created, stale); !errors.Is(err, eventlog.ErrConflict) {
 		t.Fatalf("stale append: err = %v, want ErrConflict", err)
 	}
-	link, last, err := l.Update(ctx, events.ModeTest, id, decider(domain.UpdateLink{Expiry: domain.ExpirySet, ExpiresAt: t0.Add(48 * time.Hour)}, t0))
+	change, last, err := l.Update(ctx, events.ModeTest, id, decider(domain.UpdateLink{Expiry: domain.ExpirySet, ExpiresAt: t0.Add(48 * time.Hour)}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if link.Version != 3 || link.ExpiresAt == nil {
-		t.Fatalf("after the expiry update: %+v", link)
+	if link := change.After(); link.Version != 3 || link.ExpiresAt == nil || change.Before.Version != 2 || len(change.Events) != 1 {
+		t.Fatalf("the expiry update: before %+v, %d events, after %+v", change.Before, len(change.Events), link)
 	}
 	base := events.Subject(events.ModeTest, id)
 	got := subjectsOf(t, srv, events.LinkFilter(events.ModeTest, id))
@@ -91,70 +87,7 @@ func TestLog_Classes(t *testing.T) {
 	if n, err := l.LastSequenceOf(ctx, events.SubjectsExpiry); err != nil || n != last {
 		t.Fatalf("last of class expiry: %d %v, want %d", n, err, last)
 	}
-	if n, err := l.LastSequenceOf(ctx, events.SubjectsLegacy); err != nil || n != 0 {
-		t.Fatalf("last legacy: %d %v, want 0", n, err)
-	}
-}
-
-// TestLog_Legacy: a stream that holds events on subjects without a class
-// token is written that way for good, old links and new ones alike.
-func TestLog_Legacy(t *testing.T) {
-	ctx := context.Background()
-	srv := natstest.Start(t)
-	// Creates the stream.
-	if _, err := eventlog.Open(ctx, srv.JS, eventlog.Config{}); err != nil {
-		t.Fatal(err)
-	}
-	// An event as an earlier version stored it.
-	old := randid.New("link_")
-	evs, _ := decider(createCmd(old), t0)(domain.Link{ID: old, Mode: events.ModeTest})
-	data, err := events.Marshal(evs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(events.Subject(events.ModeTest, old))
-	m.Data = data
-	if _, err := srv.JS.PublishMsg(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-
-	l, err := eventlog.Open(ctx, srv.JS, eventlog.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !l.Legacy() {
-		t.Fatal("the stream is not seen as legacy")
-	}
-	expiry := domain.UpdateLink{Expiry: domain.ExpirySet, ExpiresAt: t0.Add(48 * time.Hour)}
-	link, last, err := l.Update(ctx, events.ModeTest, old, decider(expiry, t0))
-	if err != nil || link.Version != 2 {
-		t.Fatalf("update of the old link: %+v, %v", link, err)
-	}
-	// A stale append still conflicts.
-	stale, _ := decider(expiry, t0)(domain.Link{ID: old, Mode: events.ModeTest, Version: 1})
-	if _, err := l.Append(ctx, 1, stale); !errors.Is(err, eventlog.ErrConflict) {
-		t.Fatalf("stale append: err = %v, want ErrConflict", err)
-	}
-	nu := randid.New("link_")
-	if _, _, err := l.Create(ctx, events.ModeTest, nu, decider(createCmd(nu), t0)); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{old, nu} {
-		got := subjectsOf(t, srv, events.Subject(events.ModeTest, id)+".>")
-		if len(got) != 0 {
-			t.Fatalf("%s has events on subjects with a class: %v", id, got)
-		}
-	}
-	if got := subjectsOf(t, srv, events.Subject(events.ModeTest, old)); len(got) != 2 {
-		t.Fatalf("old link's subject holds %d events, want 2", len(got))
-	}
-	if got, seq, err := l.Load(ctx, events.ModeTest, old); err != nil || seq != last || got.Version != 2 {
-		t.Fatalf("load: %+v at %d, %v", got, seq, err)
-	}
-	if hist, err := l.History(ctx, events.ModeTest, old); err != nil || len(hist) != 2 {
-		t.Fatalf("history: %d, %v", len(hist), err)
-	}
-	if n, err := l.LastSequenceOf(ctx, events.SubjectsLegacy); err != nil || n == 0 {
-		t.Fatalf("last legacy: %d %v", n, err)
+	if got := subjectsOf(t, srv, base); len(got) != 0 {
+		t.Fatalf("events on the stem subject without a class: %v", got)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/internal/eventlog"
 	"github.com/filelinks/filelinks/internal/expirer"
 )
 
@@ -208,35 +207,5 @@ func TestExpirer_ConsumerDeleted(t *testing.T) {
 	}
 	if got := w.expiries()[id]; len(got) != 1 {
 		t.Fatalf("expiries of the link made while the consumer was gone: %v", got)
-	}
-}
-
-// TestExpirer_LegacyStream: on a stream written before subjects had a
-// class, whose every event is on its link's one subject, the expirer takes
-// every link event and expires old and new links alike.
-func TestExpirer_LegacyStream(t *testing.T) {
-	w := newWorld(t)
-	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	w.clock.set(t0)
-	if _, err := w.srv.JS.Publish(context.Background(), events.Subject(events.ModeLive, "link_old"), rawCreated(t, "link_old", t0.Add(time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	log, err := eventlog.Open(context.Background(), w.srv.JS, eventlog.Config{})
-	if err != nil || !log.Legacy() {
-		t.Fatalf("reopened log: legacy %v, %v", err == nil && log.Legacy(), err)
-	}
-	w.log = log
-	e := w.start("expirer")
-	nu := w.create(ptr(t0.Add(2 * time.Second)))
-	spared := w.create(nil)
-	w.clock.set(t0.Add(time.Minute))
-	eventually(t, 10*time.Second, "both links expired", func() bool { return e.Stats().Expired == 2 })
-	w.quiesce(e, 3)
-	got := w.expiries()
-	if len(got["link_old"]) != 1 || len(got[nu]) != 1 || len(got[spared]) != 0 {
-		t.Fatalf("expiries %v", got)
-	}
-	if all := w.history(); e.Stats().Received != uint64(len(all)) {
-		t.Fatalf("the expirer took %d events of %d", e.Stats().Received, len(all))
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/internal/eventlog"
 )
 
 // ErrInUse is returned by Start when another subscriber is bound to the
@@ -66,10 +65,7 @@ func positionConsumer(ctx context.Context, js jetstream.JetStream, cfg Config, c
 	if err != nil {
 		return 0, "", fmt.Errorf("expirer: stream %s: %w", cfg.Stream, err)
 	}
-	filter, err := streamFilter(ctx, st)
-	if err != nil {
-		return 0, "", err
-	}
+	filter := streamFilter
 	want := consumerConfig(cfg, ckpt+1, filter)
 	info, err := boundInfo(ctx, st, cfg.Name)
 	switch {
@@ -148,23 +144,10 @@ func atCheckpoint(info *jetstream.ConsumerInfo, ckpt uint64) bool {
 		info.AckFloor.Stream == ckpt && info.Delivered.Stream == ckpt
 }
 
-// streamFilter returns the subjects the expirer's consumer takes: the events
-// of class expiry (events.SubjectsExpiry), the only ones that can change a
-// deadline, so that a link created without expires_at, the common case,
-// costs the expirer nothing; or every link event of a stream written
-// before subjects had a class (eventlog.LegacyLayout). One filter, not both: the server finds the next message
-// of a consumer with several filters by walking every subject of the
-// stream, which grows with the number of links.
-func streamFilter(ctx context.Context, st jetstream.Stream) (string, error) {
-	legacy, err := eventlog.LegacyLayout(ctx, st)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("expirer: %w", err)
-	case legacy:
-		return events.SubjectAll, nil
-	}
-	return events.SubjectsExpiry, nil
-}
+// streamFilter is the subjects the expirer's consumer takes: the events of
+// class expiry, the only ones that can change a deadline, so that a link
+// created without expires_at, the common case, costs the expirer nothing.
+const streamFilter = events.SubjectsExpiry
 
 func sameShape(have, want jetstream.ConsumerConfig) bool {
 	return have.DeliverSubject == want.DeliverSubject && have.DeliverGroup == "" &&

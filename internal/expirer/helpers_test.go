@@ -198,12 +198,7 @@ func ptr(t time.Time) *time.Time { return &t }
 // consumer delivers: its checkpoint reaches that, not the stream's last
 // sequence when later events cannot change a deadline.
 func lastForExpirer(ctx context.Context, log *eventlog.Log) (uint64, error) {
-	a, err := log.LastSequenceOf(ctx, events.SubjectsExpiry)
-	if err != nil {
-		return 0, err
-	}
-	b, err := log.LastSequenceOf(ctx, events.SubjectsLegacy)
-	return max(a, b), err
+	return log.LastSequenceOf(ctx, events.SubjectsExpiry)
 }
 
 // scenario makes eight live links due at whole seconds 0.5-2.5 s from now

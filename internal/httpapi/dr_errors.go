@@ -97,11 +97,18 @@ func (d *Deps) drDomainError(c *gin.Context, err error) {
 	case domain.ECONFLICT:
 		status, code = http.StatusConflict, "conflict"
 	}
+	msg := e.Message
 	switch e.Reason {
-	case domain.ReasonFileMissing, domain.ReasonMissingParam:
+	case domain.ReasonFileMissing:
+		code, msg = "missing_parameter", "'"+param+"' is required."
+	case domain.ReasonMissingParam:
 		code = "missing_parameter"
 	case domain.ReasonLinkExpired:
 		code = "expired"
+	case domain.ReasonIdempotencyMismatch:
+		code = "idempotency_error"
+	case domain.ReasonIdempotencyInUse:
+		code = "idempotency_key_in_use"
 	}
-	drFail(c, status, code, param, e.Message)
+	drFail(c, status, code, param, msg)
 }

@@ -82,7 +82,7 @@ func (d *Deps) drUploadFile(c *gin.Context) {
 				e = &drErrorItem{Code: "invalid_parameter", Parameter: "linkExpiresTime", Message: "Invalid linkExpiresTime: " + err.Error() + "."}
 				break
 			}
-			in.Link = &app.LinkParams{ExpiresAt: &t}
+			in.Link = &domain.LinkSettings{ExpiresAt: &t}
 		default:
 			e = drUnknownParam(k)
 		}

@@ -150,8 +150,13 @@ func (d *Deps) drCreateLink(c *gin.Context) {
 	if !readDRJSON(c, &body) {
 		return
 	}
-	if body.FileID == nil || *body.FileID == "" {
-		drFail(c, http.StatusBadRequest, "missing_parameter", "fileId", "'fileId' is required.")
+	fileID := ""
+	if body.FileID != nil {
+		fileID = *body.FileID
+	}
+	// Digital River names a missing file before any other fault.
+	if err := domain.RequireFile(fileID); err != nil {
+		d.drDomainError(c, err)
 		return
 	}
 	if len(body.ExpiresTime) == 0 || string(bytes.TrimSpace(body.ExpiresTime)) == "null" {
@@ -168,7 +173,7 @@ func (d *Deps) drCreateLink(c *gin.Context) {
 		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
 		return
 	}
-	in := app.CreateInput{Mode: keyOf(c).Mode, FileID: *body.FileID, ExpiresAt: &exp, Metadata: md, Audit: d.audit(c)}
+	in := app.CreateInput{Mode: keyOf(c).Mode, FileID: fileID, ExpiresAt: &exp, Metadata: md, Audit: d.audit(c)}
 	if link, at, ok := d.createLink(c, in, d.drDomainError); ok {
 		c.JSON(http.StatusCreated, d.drLink(link, at))
 	}
@@ -309,7 +314,7 @@ func (pg *drPaging) param(k, v string) (bool, *drErrorItem) {
 		pg.EndingBefore = v
 	case k == "limit":
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > domain.MaxListLimit {
+		if err != nil || !domain.ValidListLimit(n) {
 			return true, &drErrorItem{Code: "invalid_parameter", Parameter: "limit", Message: "'limit' must be an integer from 1 to 100."}
 		}
 		pg.Limit = n

@@ -5,26 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-)
 
-// Errors an IdempotencyStore returns from Begin.
-var (
-	// ErrIdempotencyMismatch is returned when the key was used with other
-	// parameters.
-	ErrIdempotencyMismatch = errors.New("httpapi: idempotency key used with other parameters")
-	// ErrIdempotencyInUse is returned when a request with the key is still
-	// being processed.
-	ErrIdempotencyInUse = errors.New("httpapi: idempotency key in use")
+	"github.com/filelinks/filelinks/domain"
 )
 
 // StoredResponse is a response kept for replay.
@@ -48,7 +38,10 @@ type IdempotencyClaim interface {
 type IdempotencyStore interface {
 	// Begin claims key, within scope (the API key), for a request with
 	// this fingerprint. When the key completed before with the same
-	// fingerprint it returns the stored response instead of a claim.
+	// fingerprint it returns the stored response instead of a claim. When
+	// the key was used with another fingerprint it returns
+	// domain.IdempotencyMismatch, and while a request with the key runs
+	// domain.IdempotencyInUse.
 	Begin(ctx context.Context, scope, key, fingerprint string) (IdempotencyClaim, *StoredResponse, error)
 	// MaxBody is the largest response body that can be stored.
 	MaxBody() int
@@ -61,7 +54,7 @@ type IdempotencyStore interface {
 // runs a second one gets 409 idempotency_key_in_use. Failed requests store
 // nothing, so a retry executes again.
 func (d *Deps) idempotent(c *gin.Context) {
-	key, ok := checkIdempotencyKey(c)
+	key, ok := d.checkIdempotencyKey(c)
 	if !ok || key == "" || d.Idem == nil {
 		return
 	}
@@ -73,15 +66,8 @@ func (d *Deps) idempotent(c *gin.Context) {
 	ctx := c.Request.Context()
 	claim, replay, err := d.Idem.Begin(ctx, keyOf(c).ID, key, fp)
 	switch {
-	case errors.Is(err, ErrIdempotencyMismatch):
-		idempotencyMismatch(c, key)
-		return
-	case errors.Is(err, ErrIdempotencyInUse):
-		idempotencyInUse(c)
-		return
 	case err != nil:
-		d.Logger.Error("idempotency store", "request_id", getRequestID(c), "err", err)
-		errorFor(c, http.StatusInternalServerError, "")
+		d.domainError(c, fmt.Errorf("idempotency store: %w", err))
 		return
 	case replay != nil:
 		replayed(c, replay.RequestID)
@@ -108,65 +94,27 @@ func (d *Deps) idempotent(c *gin.Context) {
 }
 
 // checkIdempotencyKey reads the Idempotency-Key header, echoes it, and
-// refuses one that is too long or not printable ASCII. With no header it returns "" and ok: the
-// request is not idempotent. With !ok the answer is sent and the chain
-// aborted. Every POST route runs it, through idempotent or as the
-// middleware of the routes whose handlers make themselves idempotent
-// (link creation, app.Links.CreateOnce).
-func checkIdempotencyKey(c *gin.Context) (string, bool) {
+// refuses one that breaks domain.CheckIdempotencyKey. With no header it
+// returns "" and ok: the request is not idempotent. With !ok the answer is
+// sent and the chain aborted. Every POST route runs it, through idempotent
+// or as the middleware of the routes whose handlers make themselves
+// idempotent (link creation, app.Links.CreateOnce).
+func (d *Deps) checkIdempotencyKey(c *gin.Context) (string, bool) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
 		return "", true
 	}
-	msg := ""
-	switch {
-	case len(key) > MaxIdempotencyKeyLen:
-		msg = fmt.Sprintf("Idempotency keys can be at most %d characters long.", MaxIdempotencyKeyLen)
-	case strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0:
-		// Events store text as UTF-8 JSON: another byte would not come
-		// back as it was sent, and a retry would not find its key.
-		msg = "Idempotency keys may contain only printable ASCII characters."
-	default:
-		c.Header("Idempotency-Key", key)
-	}
-	if msg != "" {
-		if isStripe(c) {
-			stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Param: "Idempotency-Key", Message: msg})
-		} else {
-			drFail(c, http.StatusBadRequest, "invalid_parameter", "Idempotency-Key", msg)
-		}
+	if err := domain.CheckIdempotencyKey(key); err != nil {
+		d.domainError(c, err)
 		return "", false
 	}
+	c.Header("Idempotency-Key", key)
 	return key, true
 }
 
 // idempotencyKeyOnly is the middleware of the routes that make themselves
 // idempotent: it only checks the header (and aborts on a bad one).
-func idempotencyKeyOnly(c *gin.Context) { checkIdempotencyKey(c) }
-
-// idempotencyMismatch answers a request whose idempotency key was first
-// used with other parameters, in the dialect of its path.
-func idempotencyMismatch(c *gin.Context, key string) {
-	msg := fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. "+
-		"Try using a key other than '%s' if you meant to execute a different request.", truncate(key, 255))
-	if isStripe(c) {
-		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeIdempotency, Message: msg})
-	} else {
-		drFail(c, http.StatusBadRequest, "idempotency_error", "Idempotency-Key", msg)
-	}
-}
-
-// idempotencyInUse answers a request whose idempotency key is held by a
-// request still running, in the dialect of its path.
-func idempotencyInUse(c *gin.Context) {
-	msg := "There is currently another in-progress request using this idempotency key (probably means you have " +
-		"sent the same request twice at the same time); please retry in a moment."
-	if isStripe(c) {
-		stripeFail(c, http.StatusConflict, stripeError{Type: stripeInvalidRequest, Code: "idempotency_key_in_use", Message: msg})
-	} else {
-		drFail(c, http.StatusConflict, "idempotency_key_in_use", "Idempotency-Key", msg)
-	}
-}
+func (d *Deps) idempotencyKeyOnly(c *gin.Context) { d.checkIdempotencyKey(c) }
 
 // replayed marks a response as the replay of the request with this id.
 func replayed(c *gin.Context, requestID string) {

@@ -20,7 +20,7 @@ func routes(r *gin.Engine, d *Deps) {
 	r.HEAD("/links/:token", limiter, d.serveLink)
 
 	v1 := r.Group("/v1", d.stripeAuth)
-	v1.POST("/file_links", idempotencyKeyOnly, d.stripeCreateLink) // idempotent by itself: app.Links.CreateOnce
+	v1.POST("/file_links", d.idempotencyKeyOnly, d.stripeCreateLink) // idempotent by itself: app.Links.CreateOnce
 	v1.GET("/file_links", d.stripeListLinks)
 	v1.GET("/file_links/:id", d.stripeGetLink)
 	v1.POST("/file_links/:id", d.idempotent, d.stripeUpdateLink)
@@ -31,7 +31,7 @@ func routes(r *gin.Engine, d *Deps) {
 	v1.HEAD("/files/:id/contents", d.stripeFileContents)
 
 	dr := r.Group("", d.drAuth)
-	dr.POST("/file-links", idempotencyKeyOnly, d.drCreateLink) // idempotent by itself: app.Links.CreateOnce
+	dr.POST("/file-links", d.idempotencyKeyOnly, d.drCreateLink) // idempotent by itself: app.Links.CreateOnce
 	dr.GET("/file-links", d.drListLinks)
 	dr.GET("/file-links/:id", d.drGetLink)
 	dr.POST("/file-links/:id", d.idempotent, d.drUpdateLink)
@@ -50,6 +50,16 @@ func routes(r *gin.Engine, d *Deps) {
 func isStripe(c *gin.Context) bool {
 	p := c.Request.URL.Path
 	return strings.HasPrefix(p, "/v1/") || p == "/v1"
+}
+
+// domainError renders an error from the app in the dialect of the
+// request's path, for the middleware both dialects share.
+func (d *Deps) domainError(c *gin.Context, err error) {
+	if isStripe(c) {
+		d.stripeDomainError(c, err)
+		return
+	}
+	d.drDomainError(c, err)
 }
 
 // errorFor writes an error in the dialect of the request's path.

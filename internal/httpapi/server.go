@@ -19,8 +19,6 @@ const (
 	MaxFormBytes = 256 << 10
 	// MaxFormValues bounds the number of parameters of a request.
 	MaxFormValues = 256
-	// MaxIdempotencyKeyLen bounds the Idempotency-Key header, as Stripe does.
-	MaxIdempotencyKeyLen = 255
 	// MaxMultipartOverhead is what an upload may carry besides the file.
 	MaxMultipartOverhead = 1 << 20
 )

@@ -49,18 +49,19 @@ func stripeStatus(c *gin.Context, status int, msg string) {
 // stripeReasonCodes maps domain reasons to Stripe error codes, where Stripe
 // has one.
 var stripeReasonCodes = map[string]string{
-	domain.ReasonFileMissing:     "parameter_missing",
-	domain.ReasonMissingParam:    "parameter_missing",
-	domain.ReasonFileNotFound:    "resource_missing",
-	domain.ReasonLinkNotFound:    "resource_missing",
-	domain.ReasonExpiresAtPast:   "parameter_invalid_integer",
-	domain.ReasonInvalidParam:    "parameter_invalid_string",
-	domain.ReasonFileTooLarge:    "file_too_large",
-	domain.ReasonMetadataKeys:    "parameter_invalid_metadata",
-	domain.ReasonMetadataKey:     "parameter_invalid_metadata",
-	domain.ReasonMetadataValue:   "parameter_invalid_metadata",
-	domain.ReasonLinkExpired:     "file_link_expired",
-	domain.ReasonFileNotLinkable: "parameter_invalid_string",
+	domain.ReasonFileMissing:      "parameter_missing",
+	domain.ReasonMissingParam:     "parameter_missing",
+	domain.ReasonFileNotFound:     "resource_missing",
+	domain.ReasonLinkNotFound:     "resource_missing",
+	domain.ReasonExpiresAtPast:    "parameter_invalid_integer",
+	domain.ReasonInvalidParam:     "parameter_invalid_string",
+	domain.ReasonFileTooLarge:     "file_too_large",
+	domain.ReasonMetadataKeys:     "parameter_invalid_metadata",
+	domain.ReasonMetadataKey:      "parameter_invalid_metadata",
+	domain.ReasonMetadataValue:    "parameter_invalid_metadata",
+	domain.ReasonLinkExpired:      "file_link_expired",
+	domain.ReasonFileNotLinkable:  "parameter_invalid_string",
+	domain.ReasonIdempotencyInUse: "idempotency_key_in_use",
 }
 
 // stripeDomainError renders any error from the app in Stripe's format: the
@@ -74,6 +75,13 @@ func (d *Deps) stripeDomainError(c *gin.Context, err error) {
 		return
 	}
 	out := stripeError{Type: stripeInvalidRequest, Code: stripeReasonCodes[e.Reason], Message: e.Message, Param: e.Param}
+	switch e.Reason {
+	// Stripe names no parameter in the errors of a key's reuse.
+	case domain.ReasonIdempotencyMismatch:
+		out.Type, out.Param = stripeIdempotency, ""
+	case domain.ReasonIdempotencyInUse:
+		out.Param = ""
+	}
 	status := http.StatusBadRequest
 	switch e.Code {
 	case domain.ENOTFOUND:

@@ -48,7 +48,7 @@ func (d *Deps) stripeUploadFile(c *gin.Context) {
 // uploadInput reads the non-file fields of an upload.
 func (d *Deps) uploadInput(c *gin.Context, form stripeForm) (app.UploadInput, *stripeError) {
 	in := app.UploadInput{Mode: keyOf(c).Mode, Audit: d.audit(c)}
-	link := app.LinkParams{}
+	link := domain.LinkSettings{}
 	set := map[string]string{}
 	create, linkFields := "", false
 	for _, p := range form {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -25,12 +24,11 @@ func (d *Deps) stripeCreateLink(c *gin.Context) {
 	in := app.CreateInput{Mode: keyOf(c).Mode, Audit: d.audit(c)}
 	set := map[string]string{}
 	expand := map[string]bool{}
-	fileGiven := false
 	for _, p := range form {
 		var e *stripeError
 		switch {
 		case p.Base == "file" && p.Sub == nil:
-			in.FileID, fileGiven = p.Value, true
+			in.FileID = p.Value
 		case p.Base == "expires_at" && p.Sub == nil:
 			var t time.Time
 			if t, e = parseUnix(p.Key, p.Value); e == nil {
@@ -47,11 +45,6 @@ func (d *Deps) stripeCreateLink(c *gin.Context) {
 			stripeFail(c, http.StatusBadRequest, *e)
 			return
 		}
-	}
-	if !fileGiven || in.FileID == "" {
-		stripeFail(c, http.StatusBadRequest, stripeError{Type: stripeInvalidRequest, Code: "parameter_missing", Param: "file",
-			Message: "Missing required param: file."})
-		return
 	}
 	in.Metadata.Set = set
 	if link, at, ok := d.createLink(c, in, d.stripeDomainError); ok {
@@ -73,12 +66,6 @@ func (d *Deps) createLink(c *gin.Context, in app.CreateInput, fail func(*gin.Con
 		link, err = d.Links.Create(c.Request.Context(), in)
 	}
 	switch {
-	case errors.Is(err, app.ErrIdempotencyMismatch):
-		idempotencyMismatch(c, in.Audit.IdempotencyKey)
-		return domain.Link{}, time.Time{}, false
-	case errors.Is(err, app.ErrIdempotencyInProgress):
-		idempotencyInUse(c)
-		return domain.Link{}, time.Time{}, false
 	case err != nil:
 		fail(c, err)
 		return domain.Link{}, time.Time{}, false

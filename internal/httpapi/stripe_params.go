@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/filelinks/filelinks/domain"
 )
 
 // formParam is one parameter of a Stripe request, its key split into the base
@@ -206,9 +208,9 @@ func listParam(p formParam, lp *listParams) (bool, *stripeError) {
 		if err != nil {
 			return true, invalidInteger("limit", p.Value)
 		}
-		if n < 1 || n > 100 {
+		if !domain.ValidListLimit(n) {
 			return true, &stripeError{Type: stripeInvalidRequest, Code: "parameter_invalid_integer", Param: "limit",
-				Message: fmt.Sprintf("Invalid limit: %d; must be between 1 and 100.", n)}
+				Message: fmt.Sprintf("Invalid limit: %d; must be between 1 and %d.", n, domain.MaxListLimit)}
 		}
 		lp.Limit = n
 	case "starting_after":

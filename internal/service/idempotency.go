@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 
+	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/internal/httpapi"
 	"github.com/filelinks/filelinks/internal/idemstore"
 )
 
-// idempotency adapts idemstore.Store to httpapi.IdempotencyStore.
+// idempotency adapts idemstore.Store to httpapi.IdempotencyStore: the
+// store's refusals become the domain's coded errors.
 type idempotency struct {
 	store   *idemstore.Store
 	maxBody int
@@ -20,9 +22,9 @@ func (i idempotency) Begin(ctx context.Context, scope, key, fingerprint string) 
 	out, err := i.store.Begin(ctx, scope, key, fingerprint)
 	switch {
 	case errors.Is(err, idemstore.ErrInUse):
-		return nil, nil, httpapi.ErrIdempotencyInUse
+		return nil, nil, domain.IdempotencyInUse()
 	case errors.Is(err, idemstore.ErrMismatch):
-		return nil, nil, httpapi.ErrIdempotencyMismatch
+		return nil, nil, domain.IdempotencyMismatch(key)
 	case err != nil:
 		return nil, nil, err
 	case out.Replay != nil:
