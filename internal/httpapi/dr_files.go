@@ -129,29 +129,15 @@ func (d *Deps) drGetFile(c *gin.Context) {
 
 // drListFiles handles GET /files.
 func (d *Deps) drListFiles(c *gin.Context) {
-	vals, ok := drQuery(c)
-	if !ok {
-		return
-	}
 	q := domain.FileQuery{Mode: keyOf(c).Mode}
-	pg := drPaging{Limit: 10}
-	for k, vs := range vals {
-		v := vs[len(vs)-1]
-		handled, e := pg.param(k, v)
-		switch {
-		case handled:
-		case k == "purpose":
-			q.Purpose = v
-		default:
-			e = drUnknownParam(k)
+	pg, ok := drListQuery(c, func(k string, vs []string) *drErrorItem {
+		if k != "purpose" {
+			return drUnknownParam(k)
 		}
-		if e != nil {
-			drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
-			return
-		}
-	}
-	if e := pg.check(); e != nil {
-		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
+		q.Purpose = vs[len(vs)-1]
+		return nil
+	})
+	if !ok {
 		return
 	}
 	q.Limit, q.StartingAfter, q.EndingBefore, q.CreatedFrom, q.CreatedBefore = pg.Limit, pg.StartingAfter, pg.EndingBefore, pg.CreatedFrom, pg.CreatedBefore

@@ -241,18 +241,11 @@ func (d *Deps) drDeleteLink(c *gin.Context) {
 
 // drListLinks handles GET /file-links.
 func (d *Deps) drListLinks(c *gin.Context) {
-	vals, ok := drQuery(c)
-	if !ok {
-		return
-	}
 	q := domain.ListQuery{Mode: keyOf(c).Mode}
-	pg := drPaging{Limit: 10}
-	for k, vs := range vals {
+	pg, ok := drListQuery(c, func(k string, vs []string) *drErrorItem {
 		v := vs[len(vs)-1]
-		handled, e := pg.param(k, v)
-		switch {
-		case handled:
-		case k == "ids":
+		switch k {
+		case "ids":
 			for _, v := range vs {
 				for _, id := range strings.Split(v, ",") {
 					if id = strings.TrimSpace(id); id != "" {
@@ -261,26 +254,22 @@ func (d *Deps) drListLinks(c *gin.Context) {
 				}
 			}
 			if len(q.IDs) > domain.MaxListLimit {
-				e = &drErrorItem{Code: "invalid_parameter", Parameter: "ids", Message: fmt.Sprintf("At most %d ids may be given.", domain.MaxListLimit)}
+				return &drErrorItem{Code: "invalid_parameter", Parameter: "ids", Message: fmt.Sprintf("At most %d ids may be given.", domain.MaxListLimit)}
 			}
-		case k == "fileId":
+		case "fileId":
 			q.FileID = v
-		case k == "expired":
+		case "expired":
 			b, err := strconv.ParseBool(v)
 			if err != nil || (v != "true" && v != "false") {
-				e = &drErrorItem{Code: "invalid_parameter", Parameter: "expired", Message: "'expired' must be true or false."}
+				return &drErrorItem{Code: "invalid_parameter", Parameter: "expired", Message: "'expired' must be true or false."}
 			}
 			q.Expired = &b
 		default:
-			e = drUnknownParam(k)
+			return drUnknownParam(k)
 		}
-		if e != nil {
-			drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
-			return
-		}
-	}
-	if e := pg.check(); e != nil {
-		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
+		return nil
+	})
+	if !ok {
 		return
 	}
 	q.Limit, q.StartingAfter, q.EndingBefore, q.CreatedFrom, q.CreatedBefore = pg.Limit, pg.StartingAfter, pg.EndingBefore, pg.CreatedFrom, pg.CreatedBefore
@@ -295,6 +284,33 @@ func (d *Deps) drListLinks(c *gin.Context) {
 		out.Data = append(out.Data, d.drLink(l, now))
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// drListQuery reads the query of a list: the paging parameters every
+// Digital River list takes, and through param the list's own (param
+// answers drUnknownParam for a parameter the list does not know). On a bad
+// parameter it answers 400 and reports false.
+func drListQuery(c *gin.Context, param func(k string, vs []string) *drErrorItem) (drPaging, bool) {
+	vals, ok := drQuery(c)
+	if !ok {
+		return drPaging{}, false
+	}
+	pg := drPaging{Limit: 10}
+	for k, vs := range vals {
+		handled, e := pg.param(k, vs[len(vs)-1])
+		if !handled {
+			e = param(k, vs)
+		}
+		if e != nil {
+			drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
+			return pg, false
+		}
+	}
+	if e := pg.check(); e != nil {
+		drFail(c, http.StatusBadRequest, e.Code, e.Parameter, e.Message)
+		return pg, false
+	}
+	return pg, true
 }
 
 // drPaging holds the parameters every Digital River list takes.

@@ -121,36 +121,19 @@ func (d *Deps) stripeGetFile(c *gin.Context) {
 
 // stripeListFiles handles GET /v1/files.
 func (d *Deps) stripeListFiles(c *gin.Context) {
-	form, ok := d.stripeForm(c)
-	if !ok {
-		return
-	}
 	q := domain.FileQuery{Mode: keyOf(c).Mode}
-	var lp listParams
-	for _, p := range form {
-		if handled, e := listParam(p, &lp); handled || e != nil {
-			if e != nil {
-				stripeFail(c, http.StatusBadRequest, *e)
-				return
-			}
-			continue
-		}
-		var e *stripeError
+	lp, ok := d.stripeListQuery(c, func(p formParam) *stripeError {
 		switch {
 		case p.Base == "purpose" && p.Sub == nil:
 			q.Purpose = p.Value
 		case p.Base == "expand":
-			e = expandParam(p, map[string]bool{"data.links": true}, map[string]bool{})
+			return expandParam(p, map[string]bool{"data.links": true}, map[string]bool{})
 		default:
-			e = unknownParam(p.Key)
+			return unknownParam(p.Key)
 		}
-		if e != nil {
-			stripeFail(c, http.StatusBadRequest, *e)
-			return
-		}
-	}
-	if e := lp.check(); e != nil {
-		stripeFail(c, http.StatusBadRequest, *e)
+		return nil
+	})
+	if !ok {
 		return
 	}
 	q.Limit, q.StartingAfter, q.EndingBefore = lp.Limit, lp.StartingAfter, lp.EndingBefore

@@ -144,22 +144,9 @@ func (d *Deps) stripeGetLink(c *gin.Context) {
 
 // stripeListLinks handles GET /v1/file_links.
 func (d *Deps) stripeListLinks(c *gin.Context) {
-	form, ok := d.stripeForm(c)
-	if !ok {
-		return
-	}
 	q := domain.ListQuery{Mode: keyOf(c).Mode}
-	var lp listParams
 	expand := map[string]bool{}
-	for _, p := range form {
-		if handled, e := listParam(p, &lp); handled || e != nil {
-			if e != nil {
-				stripeFail(c, http.StatusBadRequest, *e)
-				return
-			}
-			continue
-		}
-		var e *stripeError
+	lp, ok := d.stripeListQuery(c, func(p formParam) (e *stripeError) {
 		switch {
 		case p.Base == "file" && p.Sub == nil:
 			q.FileID = p.Value
@@ -173,13 +160,9 @@ func (d *Deps) stripeListLinks(c *gin.Context) {
 		default:
 			e = unknownParam(p.Key)
 		}
-		if e != nil {
-			stripeFail(c, http.StatusBadRequest, *e)
-			return
-		}
-	}
-	if e := lp.check(); e != nil {
-		stripeFail(c, http.StatusBadRequest, *e)
+		return e
+	})
+	if !ok {
 		return
 	}
 	q.Limit, q.StartingAfter, q.EndingBefore = lp.Limit, lp.StartingAfter, lp.EndingBefore

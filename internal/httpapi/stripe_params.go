@@ -225,6 +225,33 @@ func listParam(p formParam, lp *listParams) (bool, *stripeError) {
 	return true, nil
 }
 
+// stripeListQuery reads the form of a list: the parameters every Stripe
+// list takes, and through param the list's own (param answers
+// unknownParam for a parameter the list does not know). On a bad
+// parameter it answers 400 and reports false.
+func (d *Deps) stripeListQuery(c *gin.Context, param func(formParam) *stripeError) (listParams, bool) {
+	var lp listParams
+	form, ok := d.stripeForm(c)
+	if !ok {
+		return lp, false
+	}
+	for _, p := range form {
+		handled, e := listParam(p, &lp)
+		if !handled && e == nil {
+			e = param(p)
+		}
+		if e != nil {
+			stripeFail(c, http.StatusBadRequest, *e)
+			return lp, false
+		}
+	}
+	if e := lp.check(); e != nil {
+		stripeFail(c, http.StatusBadRequest, *e)
+		return lp, false
+	}
+	return lp, true
+}
+
 // check validates the parameters common to lists.
 func (lp *listParams) check() *stripeError {
 	if lp.Limit == 0 {
