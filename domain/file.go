@@ -11,64 +11,47 @@ type File struct {
 	Purpose string
 }
 
-// linkablePurposes are the file purposes a link may point to (Stripe's list).
-var linkablePurposes = map[string]bool{
-	"business_icon":                  true,
-	"business_logo":                  true,
-	"customer_signature":             true,
-	"dispute_evidence":               true,
-	"finance_report_run":             true,
-	"financial_account_statement":    true,
-	"identity_document_downloadable": true,
-	"issuing_regulatory_reporting":   true,
-	"pci_document":                   true,
-	"selfie":                         true,
-	"sigma_scheduled_query":          true,
-	"tax_document_user_upload":       true,
-	"terminal_android_apk":           true,
-	"terminal_reader_splashscreen":   true,
+// What a file's purpose allows (Stripe's lists).
+const (
+	// linkable: a link may point to a file of this purpose.
+	linkable = 1 << iota
+	// uploadable: a client may upload a file with this purpose.
+	uploadable
+	// linkOnUpload: a link may be created in the same request as the
+	// upload (file_link_data[create]).
+	linkOnUpload
+)
+
+// purposes is every purpose a file may have, with what it allows.
+var purposes = map[string]int{
+	"account_requirement":            uploadable,
+	"additional_verification":        uploadable,
+	"business_icon":                  linkable | uploadable | linkOnUpload,
+	"business_logo":                  linkable | uploadable | linkOnUpload,
+	"customer_signature":             linkable | uploadable | linkOnUpload,
+	"dispute_evidence":               linkable | uploadable | linkOnUpload,
+	"finance_report_run":             linkable,
+	"financial_account_statement":    linkable,
+	"identity_document":              uploadable,
+	"identity_document_downloadable": linkable,
+	"issuing_regulatory_reporting":   linkable | uploadable | linkOnUpload,
+	"pci_document":                   linkable | uploadable | linkOnUpload,
+	"platform_terms_of_service":      uploadable,
+	"selfie":                         linkable,
+	"sigma_scheduled_query":          linkable,
+	"tax_document_user_upload":       linkable | uploadable | linkOnUpload,
+	"terminal_android_apk":           linkable | uploadable | linkOnUpload,
+	"terminal_reader_splashscreen":   linkable | uploadable | linkOnUpload,
+	"terminal_wifi_certificate":      uploadable,
+	"terminal_wifi_private_key":      uploadable,
 }
 
 // Linkable reports whether a link may point to a file of this purpose.
-func Linkable(purpose string) bool { return linkablePurposes[purpose] }
-
-// uploadPurposes are the purposes a client may give a file it uploads
-// (Stripe's upload list).
-var uploadPurposes = map[string]bool{
-	"account_requirement":          true,
-	"additional_verification":      true,
-	"business_icon":                true,
-	"business_logo":                true,
-	"customer_signature":           true,
-	"dispute_evidence":             true,
-	"identity_document":            true,
-	"issuing_regulatory_reporting": true,
-	"pci_document":                 true,
-	"platform_terms_of_service":    true,
-	"tax_document_user_upload":     true,
-	"terminal_android_apk":         true,
-	"terminal_reader_splashscreen": true,
-	"terminal_wifi_certificate":    true,
-	"terminal_wifi_private_key":    true,
-}
+func Linkable(purpose string) bool { return purposes[purpose]&linkable != 0 }
 
 // Uploadable reports whether a client may upload a file with this purpose.
-func Uploadable(purpose string) bool { return uploadPurposes[purpose] }
-
-// linkOnUploadPurposes are the purposes for which a link may be created in
-// the same request as the upload (file_link_data[create]).
-var linkOnUploadPurposes = map[string]bool{
-	"business_icon":                true,
-	"business_logo":                true,
-	"customer_signature":           true,
-	"dispute_evidence":             true,
-	"issuing_regulatory_reporting": true,
-	"pci_document":                 true,
-	"tax_document_user_upload":     true,
-	"terminal_android_apk":         true,
-	"terminal_reader_splashscreen": true,
-}
+func Uploadable(purpose string) bool { return purposes[purpose]&uploadable != 0 }
 
 // LinkableOnUpload reports whether a link may be created together with the
 // upload of a file of this purpose.
-func LinkableOnUpload(purpose string) bool { return linkOnUploadPurposes[purpose] }
+func LinkableOnUpload(purpose string) bool { return purposes[purpose]&linkOnUpload != 0 }
