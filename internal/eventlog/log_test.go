@@ -374,41 +374,54 @@ func TestLog_FollowLinger(t *testing.T) {
 			return nil
 		}, eventlog.Linger(time.Hour, hurry))
 	}()
-	next := uint64(1)
-	for _, n := range []int{5, 3} {
+	appendN := func(n int) {
 		for range n {
 			id := randid.New("link_")
 			if _, _, err := l.Update(ctx, events.ModeTest, id, decider(createCmd(id), t0)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// The consumer delivers asynchronously: hurry until the batch
-		// holds every event written (a hurry may find only some).
-		var got []uint64
-		applied := 0
-		for len(got) < n {
-			select {
-			case hurry <- struct{}{}:
-			default:
-			}
-			select {
-			case b := <-batches:
-				got = append(got, b...)
-				applied++
-			case <-time.After(10 * time.Second):
-				t.Fatalf("no batch 10s after a hurry (got %v)", got)
-			}
+	}
+	wantSeqs := func(got []uint64, from uint64, n int) {
+		t.Helper()
+		if len(got) != n {
+			t.Fatalf("got %d events, want %d from %d", len(got), n, from)
 		}
 		for i, s := range got {
-			if s != next+uint64(i) {
-				t.Fatalf("batches %v, want %d events from %d", got, n, next)
+			if s != from+uint64(i) {
+				t.Fatalf("batches %v, want %d events from %d", got, n, from)
 			}
 		}
-		if applied >= n {
-			t.Fatalf("%d events in %d batches: the linger grouped nothing", n, applied)
-		}
-		next += uint64(n)
 	}
+	// The linger is an hour and nobody hurries: the only way a batch is
+	// applied is a full one. Of MaxBatch+1 events, the first MaxBatch
+	// arrive as exactly one batch, and the last lingers.
+	appendN(eventlog.MaxBatch + 1)
+	select {
+	case b := <-batches:
+		wantSeqs(b, 1, eventlog.MaxBatch)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no batch 10s after a full batch was appended")
+	}
+	// A hurry applies a lingering batch at once. The consumer delivers
+	// asynchronously, so a hurry may find only some of the events: hurry
+	// until every one was applied.
+	const n = 3
+	appendN(n - 1)
+	var got []uint64
+	for len(got) < n {
+		select {
+		case hurry <- struct{}{}:
+		default:
+		}
+		select {
+		case b := <-batches:
+			got = append(got, b...)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no batch 10s after a hurry (got %v)", got)
+		}
+	}
+	wantSeqs(got, eventlog.MaxBatch+1, n)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
