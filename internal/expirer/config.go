@@ -66,12 +66,6 @@ func (c *Config) setDefaults() error {
 	if c.SchedulePath == "" {
 		return errors.New("expirer: SchedulePath is required")
 	}
-	return c.setTimerDefaults()
-}
-
-// setTimerDefaults sets the defaults of what every expirer uses, with a
-// schedule of its own or not: its name, the timer and the summary.
-func (c *Config) setTimerDefaults() error {
 	if c.Name == "" {
 		c.Name = "expirer"
 	}

@@ -2,11 +2,7 @@
 // on its own (cmd/expirer) or inside the all-in-one process
 // (internal/service); any number of expirers may run at once.
 //
-// An opt-in lighter variant for the all-in-one process (StartInProcess,
-// FILELINKS_EXPIRER=readmodel) runs only the timer below, on the deadlines
-// of the projector's read model, which holds them already. The worker
-// (Start), in cmd/expirer and by default in-process, keeps a durable
-// schedule of pending expiries (projections.Schedule, a bbolt file it
+// The expirer keeps a durable schedule of pending expiries (projections.Schedule, a bbolt file it
 // owns) that follows the event stream: a Watermill router consumes link
 // events from a durable JetStream consumer, which the server filters to
 // the events of class expiry (events.SubjectsExpiry: a link created without

@@ -14,14 +14,12 @@ import (
 )
 
 // Expirer is a running expirer: the feed that keeps its schedule following
-// the stream, and the timer that fires the schedule's deadlines; or, when
-// started by StartInProcess, only the timer, on a projector's read model.
+// the stream, and the timer that fires the schedule's deadlines.
 type Expirer struct {
 	cfg   Config
 	log   *slog.Logger
-	sched *projections.Schedule // nil in process
-	feed  *feed                 // nil in process
-	reads ReadModel             // in process only
+	sched *projections.Schedule
+	feed  *feed
 	timer *timer
 	st    *counters
 
@@ -93,26 +91,20 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 		defer e.wg.Done()
 		e.supervise(runCtx, first)
 	}()
-	e.startTimer(runCtx)
-	log.Info("expirer started", "pending", sched.Pending(), "checkpoint", sched.Checkpoint(), "schedule", cfg.SchedulePath)
-	return e, nil
-}
-
-// startTimer runs the timer until ctx ends and, when configured, the
-// summary until Stop.
-func (e *Expirer) startTimer(ctx context.Context) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.timer.run(ctx)
+		e.timer.run(runCtx)
 	}()
-	if e.cfg.SummaryInterval > 0 {
+	if cfg.SummaryInterval > 0 {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.summarize(e.cfg.SummaryInterval, e.stop)
+			e.summarize(cfg.SummaryInterval, e.stop)
 		}()
 	}
+	log.Info("expirer started", "pending", sched.Pending(), "checkpoint", sched.Checkpoint(), "schedule", cfg.SchedulePath)
+	return e, nil
 }
 
 // supervise runs sessions of the feed: when one must be replaced (a gap in
@@ -173,10 +165,6 @@ func (e *Expirer) Stop() {
 		e.cancel()
 		close(e.stop)
 		e.wg.Wait()
-		if e.feed == nil {
-			e.log.Info("expirer stopped")
-			return
-		}
 		// The commit loop is gone: the last batch, if the session's close
 		// could not commit it, is committed here or read again next time.
 		if err := e.feed.flush(); err != nil {

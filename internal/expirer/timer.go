@@ -48,9 +48,7 @@ type timer struct {
 	retry    map[linkKey]retryState
 }
 
-// deadlines is where the timer finds what to fire: the expirer's own
-// schedule (projections.Schedule), or the read model of a projector in the
-// same process (readModelDeadlines).
+// deadlines is where the timer finds what to fire: the expirer's schedule.
 type deadlines interface {
 	// Due returns up to limit entries due at now that skip does not
 	// exclude.
@@ -58,8 +56,7 @@ type deadlines interface {
 	// NextAfter returns the earliest deadline after t.
 	NextAfter(t time.Time) (time.Time, bool)
 	// Remove takes finished entries out, so that Due no longer returns
-	// them; it may return before the removal holds only when a second
-	// firing is harmless.
+	// them.
 	Remove(entries []projections.ScheduleEntry) (int, error)
 }
 
