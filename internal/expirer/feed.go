@@ -147,17 +147,8 @@ func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	// Outermost first: the poison queue sees what is left after the
 	// retries; a message that failed for good is taken (so the checkpoint
 	// passes it and no gap opens) before it is poisoned; Retry retries
-	// only what may pass later (retry is middleware.Retry, cheaper when
-	// the first attempt succeeds); Recoverer turns a panic into an error.
-	r.AddMiddleware(poison, f.takeFailed, retry{
-		MaxRetries:      5,
-		InitialInterval: 100 * time.Millisecond,
-		MaxInterval:     2 * time.Second,
-		Multiplier:      2,
-		MaxElapsedTime:  45 * time.Second,
-		ShouldRetry:     func(p middleware.RetryParams) bool { return !isPermanent(p.Err) },
-		Logger:          f.wlog,
-	}.Middleware, middleware.Recoverer)
+	// only what may pass later; Recoverer turns a panic into an error.
+	r.AddMiddleware(poison, f.takeFailed, retryPolicy(f.wlog).Middleware, middleware.Recoverer)
 	r.AddConsumerHandler("expirer-schedule", filter, sub, f.handle)
 	s.router = r
 	go func() {
@@ -174,6 +165,21 @@ func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	case <-time.After(15 * time.Second):
 		_ = r.Close()
 		return errors.New("expirer: router did not start")
+	}
+}
+
+// retryPolicy retries a message whose handling may pass later (errBusy, a
+// schedule that cannot commit) for up to 45 seconds, less than the
+// subscriber's AckWaitTimeout, and never a permanent failure.
+func retryPolicy(log watermill.LoggerAdapter) middleware.Retry {
+	return middleware.Retry{
+		MaxRetries:      5,
+		InitialInterval: 100 * time.Millisecond,
+		MaxInterval:     2 * time.Second,
+		Multiplier:      2,
+		MaxElapsedTime:  45 * time.Second,
+		ShouldRetry:     func(p middleware.RetryParams) bool { return !isPermanent(p.Err) },
+		Logger:          log,
 	}
 }
 
