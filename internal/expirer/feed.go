@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -45,11 +44,6 @@ type feed struct {
 	flushNow chan struct{} // the batch is full
 	flushed  chan struct{} // closed and replaced after each commit: room in the batch
 	flushMu  sync.Mutex    // one commit at a time
-
-	// pre carries what the unmarshaler decoded to handle; lateDecodes
-	// counts the messages handle had to decode itself.
-	pre         predecoded
-	lateDecodes atomic.Uint64
 
 	mu       sync.Mutex
 	batch    []projections.ScheduleChange
@@ -103,7 +97,7 @@ func (f *feed) open(ctx context.Context) (*session, error) {
 
 func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	sub, err := wmnats.NewSubscriberWithNatsConn(s.conn, wmnats.SubscriberSubscriptionConfig{
-		Unmarshaler: unmarshaler{pre: &f.pre},
+		Unmarshaler: unmarshaler{},
 		// One subscription, so one message at a time, in order.
 		SubscribersCount: 1,
 		// Longer than the Retry middleware can take, so the subscriber
@@ -190,7 +184,6 @@ func (f *feed) close(s *session) {
 		f.log.Warn("expirer router close", "err", err)
 	}
 	<-s.done
-	f.pre.forget()
 	// Closing the router closes the subscriber, which drains the
 	// connection: wait for that, so the acks go out, before closing it.
 	select {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -38,18 +37,13 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p) || errors.As(err, &r)
 }
 
-// handle takes one message of the consumer into the batch. A message that
-// cannot be decoded fails here, not in the unmarshaler, so that it goes
+// handle takes one message of the consumer into the batch. A message is
+// decoded here, not in the unmarshaler, so that one that cannot be goes
 // through the middlewares to the poison queue; an unmarshaler error would
 // make the subscriber drop the message unacknowledged, before any
-// middleware (watermill#184). The unmarshaler decodes it in advance (see
-// decode); a message that did not come through it is decoded here.
+// middleware (watermill#184).
 func (f *feed) handle(msg *message.Message) error {
-	d := f.pre.take(msg)
-	if d == nil {
-		f.lateDecodes.Add(1)
-		d = decode(msg)
-	}
+	d := decode(msg)
 	p := d.pos
 	if !d.posOK {
 		f.log.Warn("expirer ignored a message without JetStream metadata", "subject", msg.Metadata.Get(metaSubject))
@@ -85,52 +79,10 @@ type decoded struct {
 	err    error
 }
 
-// predecoded holds what the unmarshaler decoded of each message until
-// handle takes it. The message's context cannot carry it: watermill-nats
-// gives the message a new context after Unmarshal.
-type predecoded struct {
-	mu sync.Mutex
-	m  map[*message.Message]*decoded
-}
-
-func (p *predecoded) put(msg *message.Message, d *decoded) {
-	p.mu.Lock()
-	if p.m == nil {
-		p.m = map[*message.Message]*decoded{}
-	}
-	p.m[msg] = d
-	p.mu.Unlock()
-}
-
-// take returns and forgets what was decoded of msg, nil when nothing was.
-func (p *predecoded) take(msg *message.Message) *decoded {
-	if p == nil {
-		return nil
-	}
-	p.mu.Lock()
-	d := p.m[msg]
-	delete(p.m, msg)
-	p.mu.Unlock()
-	return d
-}
-
-// forget drops what no handler will take: the messages a closed
-// subscriber discarded.
-func (p *predecoded) forget() {
-	p.mu.Lock()
-	clear(p.m)
-	p.mu.Unlock()
-}
-
-// decode reads msg's position from its metadata and its schedule change
-// from its payload. The unmarshaler calls it, on the subscriber's
-// long-lived goroutine, and leaves the result in predecoded for handle, which runs on a goroutine of its own for every message
-// (Watermill's router): decoding there grew that new goroutine's stack
-// for every message, about 2 % of the service's CPU under a stream of
-// creates. A decoding error is not the unmarshaler's (see handle): it is
-// carried to handle, which sends the message to the poison queue.
-func decode(msg *message.Message) *decoded {
-	d := &decoded{}
+// decode reads msg's position from the metadata the unmarshaler recorded
+// and its schedule change from its payload.
+func decode(msg *message.Message) decoded {
+	var d decoded
 	d.pos, d.posOK = positionOf(msg)
 	if d.posOK {
 		rec := events.Record{Seq: d.pos.stream, Subject: msg.Metadata.Get(metaSubject), Data: msg.Payload}
@@ -227,10 +179,8 @@ func (f *feed) takeFailed(h message.HandlerFunc) message.HandlerFunc {
 
 // unmarshaler copies a JetStream message into a Watermill one, adding what
 // watermill-nats leaves out: the subject and the stream and consumer
-// sequences from the message's metadata. With pre set, it also decodes
-// what handle needs (decode) and leaves it there. It never fails (see
-// handle).
-type unmarshaler struct{ pre *predecoded }
+// sequences from the message's metadata. It never fails (see handle).
+type unmarshaler struct{}
 
 var _ wmnats.Unmarshaler = unmarshaler{}
 
@@ -249,9 +199,6 @@ func (u unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
 	}
 	if t := m.Header.Get(events.TypeHeader); t != "" {
 		msg.Metadata.Set(events.TypeHeader, t)
-	}
-	if u.pre != nil {
-		u.pre.put(msg, decode(msg))
 	}
 	return msg, nil
 }
