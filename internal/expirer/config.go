@@ -48,7 +48,7 @@ type Config struct {
 	// changed. Default 10s; negative turns it off.
 	SummaryInterval time.Duration
 	// NoSync skips the schedule file's fsync (see
-	// projections.ScheduleOptions.NoSync). Default false.
+	// schedule.Options.NoSync). Default false.
 	NoSync bool
 }
 

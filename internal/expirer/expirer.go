@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // Expirer is a running expirer: the feed that keeps its schedule following
@@ -18,7 +18,7 @@ import (
 type Expirer struct {
 	cfg   Config
 	log   *slog.Logger
-	sched *projections.Schedule
+	sched store
 	feed  *feed
 	timer *timer
 	st    *counters
@@ -28,6 +28,22 @@ type Expirer struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 }
+
+// store is the expirer's schedule (schedule.Schedule, in a bbolt file
+// only this expirer opens): the feed commits the stream's changes to it
+// with their checkpoint, and the timer fires and removes its due entries.
+type store interface {
+	deadlines
+	Checkpoint() uint64
+	Pending() int
+	// Next returns the earliest deadline, false when none is pending.
+	Next() (time.Time, bool)
+	// Commit applies changes and moves the checkpoint to through, at once.
+	Commit(changes []schedule.Change, through uint64) error
+	Close() error
+}
+
+var _ store = (*schedule.Schedule)(nil)
 
 // Start opens the schedule, creates the poison stream if missing,
 // positions the durable consumer at the schedule's checkpoint, binds the
@@ -55,7 +71,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 	if _, err := js.CreateOrUpdateStream(ctx, poisonStreamConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("expirer: poison stream %s: %w", cfg.PoisonStream, err)
 	}
-	sched, err := projections.OpenSchedule(cfg.SchedulePath, projections.ScheduleOptions{Logger: log, NoSync: cfg.NoSync})
+	sched, err := schedule.Open(cfg.SchedulePath, schedule.Options{Logger: log, NoSync: cfg.NoSync})
 	if err != nil {
 		return nil, err
 	}

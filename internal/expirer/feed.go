@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // feed keeps the schedule following the stream: a Watermill router whose
@@ -33,7 +33,7 @@ type feed struct {
 	cfg   Config
 	log   *slog.Logger
 	wlog  watermill.LoggerAdapter
-	sched *projections.Schedule
+	sched store
 	js    jetstream.JetStream
 	opts  nats.Options // of the process's connection, for our own
 	st    *counters
@@ -46,7 +46,7 @@ type feed struct {
 	flushMu  sync.Mutex    // one commit at a time
 
 	mu       sync.Mutex
-	batch    []projections.ScheduleChange
+	batch    []schedule.Change
 	through  uint64 // stream sequence of the last message taken
 	lastCSeq uint64 // consumer sequence of the last message taken
 	broken   bool   // a gap was seen: ignore everything until the resync
@@ -224,7 +224,7 @@ func (f *feed) flush() error {
 	defer f.flushMu.Unlock()
 	f.mu.Lock()
 	changes, through := f.batch, f.through
-	f.batch = make([]projections.ScheduleChange, 0, f.cfg.FlushSize)
+	f.batch = make([]schedule.Change, 0, f.cfg.FlushSize)
 	f.mu.Unlock()
 	if len(changes) == 0 && through <= f.sched.Checkpoint() {
 		return nil

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // errBusy is returned by the handler when the batch stays full because
@@ -74,7 +74,7 @@ func (f *feed) handle(msg *message.Message) error {
 type decoded struct {
 	pos    position
 	posOK  bool
-	change projections.ScheduleChange
+	change schedule.Change
 	isLink bool
 	err    error
 }
@@ -86,7 +86,7 @@ func decode(msg *message.Message) decoded {
 	d.pos, d.posOK = positionOf(msg)
 	if d.posOK {
 		rec := events.Record{Seq: d.pos.stream, Subject: msg.Metadata.Get(metaSubject), Data: msg.Payload}
-		d.change, d.isLink, d.err = projections.ScheduleChangeOf(rec)
+		d.change, d.isLink, d.err = schedule.ChangeOf(rec)
 	}
 	return d
 }
@@ -117,7 +117,7 @@ func (f *feed) admit(p position) bool {
 // take adds the message's change (nil: none) to the batch and makes it the
 // last message taken. It waits while the batch is full, up to a few
 // seconds, then returns errBusy.
-func (f *feed) take(ctx context.Context, p position, c *projections.ScheduleChange) error {
+func (f *feed) take(ctx context.Context, p position, c *schedule.Change) error {
 	var limit <-chan time.Time
 	for {
 		f.mu.Lock()
