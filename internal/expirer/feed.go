@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -279,23 +278,4 @@ func (f *feed) commitLoop(stop <-chan struct{}) {
 		}
 		failures = 0
 	}
-}
-
-// position is where a message stands in the stream and in the consumer's
-// deliveries, as the unmarshaler recorded it.
-type position struct {
-	stream, consumer uint64
-}
-
-const (
-	metaSubject     = "filelinks_subject"
-	metaStreamSeq   = "filelinks_stream_seq"
-	metaConsumerSeq = "filelinks_consumer_seq"
-	metaDelivered   = "filelinks_delivered"
-)
-
-func positionOf(msg *message.Message) (position, bool) {
-	s, err1 := strconv.ParseUint(msg.Metadata.Get(metaStreamSeq), 10, 64)
-	c, err2 := strconv.ParseUint(msg.Metadata.Get(metaConsumerSeq), 10, 64)
-	return position{stream: s, consumer: c}, err1 == nil && err2 == nil
 }

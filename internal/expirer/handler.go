@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/nats-io/nats.go"
 
-	"github.com/filelinks/filelinks/events"
 	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
@@ -67,28 +62,6 @@ func (f *feed) handle(msg *message.Message) error {
 			"seq", p.stream, "subject", msg.Metadata.Get(metaSubject))
 	}
 	return f.take(msg.Context(), p, &d.change)
-}
-
-// decoded is what handle needs of a message: its position and its
-// schedule change, or why it has none.
-type decoded struct {
-	pos    position
-	posOK  bool
-	change schedule.Change
-	isLink bool
-	err    error
-}
-
-// decode reads msg's position from the metadata the unmarshaler recorded
-// and its schedule change from its payload.
-func decode(msg *message.Message) decoded {
-	var d decoded
-	d.pos, d.posOK = positionOf(msg)
-	if d.posOK {
-		rec := events.Record{Seq: d.pos.stream, Subject: msg.Metadata.Get(metaSubject), Data: msg.Payload}
-		d.change, d.isLink, d.err = schedule.ChangeOf(rec)
-	}
-	return d
 }
 
 // admit reports whether the message is the next one to take. Deliveries
@@ -175,78 +148,4 @@ func (f *feed) takeFailed(h message.HandlerFunc) message.HandlerFunc {
 		}
 		return out, err
 	}
-}
-
-// unmarshaler copies a JetStream message into a Watermill one, adding what
-// watermill-nats leaves out: the subject and the stream and consumer
-// sequences from the message's metadata. It never fails (see handle).
-type unmarshaler struct{}
-
-var _ wmnats.Unmarshaler = unmarshaler{}
-
-func (u unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
-	md, err := m.Metadata()
-	id := "nojs-" + watermill.NewUUID()
-	if err == nil {
-		id = md.Stream + "-" + strconv.FormatUint(md.Sequence.Stream, 10)
-	}
-	msg := message.NewMessage(id, m.Data)
-	msg.Metadata.Set(metaSubject, m.Subject)
-	if err == nil {
-		msg.Metadata.Set(metaStreamSeq, strconv.FormatUint(md.Sequence.Stream, 10))
-		msg.Metadata.Set(metaConsumerSeq, strconv.FormatUint(md.Sequence.Consumer, 10))
-		msg.Metadata.Set(metaDelivered, strconv.FormatUint(md.NumDelivered, 10))
-	}
-	if t := m.Header.Get(events.TypeHeader); t != "" {
-		msg.Metadata.Set(events.TypeHeader, t)
-	}
-	return msg, nil
-}
-
-// poisonMarshaler writes a poisoned message with its metadata as headers,
-// like watermill-nats' NATSMarshaler, but made safe: a header value cannot
-// hold a line break (a recovered panic's reason holds a stack trace), and a
-// diagnostic copy needs no more than a kilobyte of it.
-type poisonMarshaler struct{}
-
-func (poisonMarshaler) Marshal(topic string, msg *message.Message) (*nats.Msg, error) {
-	m := nats.NewMsg(topic)
-	m.Data = msg.Payload
-	m.Header.Set(wmnats.WatermillUUIDHdr, msg.UUID) // becomes Nats-Msg-Id: a re-poisoned copy is dropped
-	for k, v := range msg.Metadata {
-		m.Header.Set(headerSafe(k), headerSafe(v))
-	}
-	return m, nil
-}
-
-func headerSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 1024 {
-		s = s[:1024]
-	}
-	return s
-}
-
-// poisonPublisher counts and logs each poisoned message once it is stored.
-type poisonPublisher struct {
-	message.Publisher
-	f *feed
-}
-
-func (p poisonPublisher) Publish(topic string, msgs ...*message.Message) error {
-	if err := p.Publisher.Publish(topic, msgs...); err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		p.f.st.poisoned.Add(1)
-		reason, _, _ := strings.Cut(m.Metadata.Get(middleware.ReasonForPoisonedKey), "\n")
-		p.f.log.Warn("expirer poisoned a message", "seq", m.Metadata.Get(metaStreamSeq),
-			"subject", m.Metadata.Get(metaSubject), "reason", reason, "copy", topic)
-	}
-	return nil
 }
