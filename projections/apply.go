@@ -1,11 +1,9 @@
 package projections
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -75,20 +73,16 @@ func (s *Store) Apply(recs []events.Record) error {
 		s.log.Error("projections: stopped", "seq", res.stopSeq, "err", res.stop)
 	}
 	s.finish(res, err)
-	if res.deadline != nil {
-		s.noteDeadline(*res.deadline)
-	}
 	return err
 }
 
 // applyResult is what one Apply did, published after the commit.
 type applyResult struct {
-	last     uint64 // checkpoint after the batch
-	applied  uint64
-	skips    []skip
-	stop     error // why the batch stopped early, if it did
-	stopSeq  uint64
-	deadline *time.Time // the soonest deadline the batch gave a link (OnDeadline)
+	last    uint64 // checkpoint after the batch
+	applied uint64
+	skips   []skip
+	stop    error // why the batch stopped early, if it did
+	stopSeq uint64
 }
 
 type skip struct {
@@ -103,8 +97,6 @@ type writer struct {
 	created *newLinks // the links this transaction created
 	indexes [numIndexes]*bolt.Bucket
 	arena   arena
-	// soonest is the soonest deadline a link was given, nil when none.
-	soonest []byte
 }
 
 // errNoChange rolls back a transaction that changed nothing.
@@ -147,10 +139,6 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 			break
 		}
 		res.last = r.Seq
-	}
-	if w.soonest != nil {
-		d := getTime(w.soonest)
-		res.deadline = &d
 	}
 	if res.last == start {
 		return nil
@@ -199,15 +187,6 @@ func (w *writer) apply(seq uint64, d *decoded) error {
 	}
 	if err := reindex(&w.indexes, &oldSet, &newSet); err != nil {
 		return err
-	}
-	for i := range newSet.n {
-		e := &newSet.e[i]
-		if e.index != idxDeadline || oldSet.find(idxDeadline, e.key) != nil {
-			continue
-		}
-		if d := e.key[1 : 1+timeLen]; w.soonest == nil || bytes.Compare(d, w.soonest) < 0 {
-			w.soonest = d // in the arena, which lives as long as w
-		}
 	}
 	return w.links.Put(key, rec)
 }

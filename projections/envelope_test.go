@@ -32,8 +32,6 @@ func sameAsContract(t *testing.T, b []byte) (fast bool) {
 		}
 	}
 
-	sameScheduleChange(t, b)
-
 	var env events.Envelope
 	if !parseEnvelope(b, &env) {
 		var lean leanLink
@@ -51,48 +49,6 @@ func sameAsContract(t *testing.T, b []byte) (fast bool) {
 		t.Fatalf("parseEnvelope(%s)\n got %+v\nwant %+v", b, env, std)
 	}
 	return true
-}
-
-// sameScheduleChange fails unless ScheduleChangeOf, which reads a link
-// event with parseLean when it can, returns what the contract's decoder
-// implies: the same error, or the same link and deadline.
-func sameScheduleChange(t *testing.T, b []byte) {
-	t.Helper()
-	const seq = 7
-	rec := events.Record{Seq: seq, Subject: events.SubjectPrefix + ".test.link_x", Data: b}
-	got, ok, gerr := ScheduleChangeOf(rec)
-	if !ok {
-		t.Fatalf("ScheduleChangeOf(%s) took a link subject for another", b)
-	}
-	env, werr := events.UnmarshalEnvelope(b)
-	var want ScheduleChange
-	switch {
-	case errors.Is(werr, events.ErrUnsupported):
-		want, werr = ScheduleChange{Seq: seq, Unsupported: true}, nil
-	case werr == nil:
-		if _, valid := schedLinkKey(env.Mode, env.LinkID); !valid {
-			if gerr == nil || !errors.Is(gerr, events.ErrMalformed) {
-				t.Fatalf("ScheduleChangeOf(%s): err %v, want a malformed link id", b, gerr)
-			}
-			return
-		}
-		want = ScheduleChange{Seq: seq, Mode: env.Mode, LinkID: env.LinkID, First: env.Version == 1}
-		if l := env.Link; l.ExpiresAt != nil && l.ExpiredAt == nil && l.DeletedAt == nil {
-			want.Deadline = l.ExpiresAt
-		}
-	}
-	switch {
-	case (werr == nil) != (gerr == nil):
-		t.Fatalf("ScheduleChangeOf(%s): err %v, contract's err %v", b, gerr, werr)
-	case werr != nil:
-		if !strings.HasSuffix(gerr.Error(), werr.Error()) || !errors.Is(gerr, events.ErrMalformed) {
-			t.Fatalf("ScheduleChangeOf(%s): err %v, contract's err %v", b, gerr, werr)
-		}
-	case got.Seq != want.Seq || got.Mode != want.Mode || got.LinkID != want.LinkID || got.Unsupported != want.Unsupported ||
-		got.First != want.First ||
-		(got.Deadline == nil) != (want.Deadline == nil) || got.Deadline != nil && !got.Deadline.Equal(*want.Deadline):
-		t.Fatalf("ScheduleChangeOf(%s)\n got %+v\nwant %+v", b, got, want)
-	}
 }
 
 // sameLean fails unless parseLean reads b as parseEnvelope read it into

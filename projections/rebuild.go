@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -649,7 +648,6 @@ func (s *Store) replace(path string, ids *idIndex) error {
 		return fmt.Errorf("projections: rebuild: %w", renameErr)
 	}
 	s.finish(applyResult{last: ns.ckpt.Load()}, nil)
-	s.noteDeadline(time.Time{}) // every deadline is new
 	return nil
 }
 

@@ -69,9 +69,8 @@ type Store struct {
 
 	bootGuard bool // SyncOnBootChange is in force
 
-	files      fileCache                       // decoded files, for GetFile
-	hurry      chan struct{}                   // WaitFor is waiting; see Hurry
-	onDeadline atomic.Pointer[func(time.Time)] // see OnDeadline
+	files fileCache     // decoded files, for GetFile
+	hurry chan struct{} // WaitFor is waiting; see Hurry
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit; see WaitFor

@@ -266,16 +266,11 @@ func (s *Links) Expire(ctx context.Context, mode events.Mode, id string, deadlin
 	if err != nil {
 		return false, err
 	}
-	// Appended or not, seq is the link's last event: once the read model
-	// has it, the link no longer waits there for this deadline (Settle).
+	// Appended or not, seq is the link's last event: a read in this
+	// process waits until the read model has it, so it sees the expiry.
 	s.wrote(seq)
 	return len(change.Events) > 0, nil
 }
-
-// Settle waits, at most ProjectionWait, until the read model shows every
-// link event this process appended, and those Expire read. An expirer on
-// the read model calls it before it takes a fired deadline off its list.
-func (s *Links) Settle(ctx context.Context) { s.caughtUp(ctx) }
 
 // Get returns a link as the read model has it.
 func (s *Links) Get(ctx context.Context, mode events.Mode, id string) (domain.Link, error) {

@@ -63,9 +63,7 @@ type Config struct {
 	// Expirer says what expires links in cmd/api (FILELINKS_EXPIRER):
 	// ExpirerWorker, the default, runs the worker of cmd/expirer
 	// in-process (a Watermill consumer into its own schedule); ExpirerOff
-	// leaves expiry to a cmd/expirer running elsewhere; ExpirerReadModel
-	// fires the deadlines of the process's read model, with no consumer
-	// or schedule of its own.
+	// leaves expiry to a cmd/expirer running elsewhere.
 	Expirer string
 	// DebugAddr, when set, serves net/http/pprof there
 	// (FILELINKS_DEBUG_ADDR, default none). Keep it on a private address.
@@ -74,25 +72,21 @@ type Config struct {
 
 // The values of Config.Expirer.
 const (
-	ExpirerWorker    = "worker"
-	ExpirerOff       = "off"
-	ExpirerReadModel = "readmodel"
+	ExpirerWorker = "worker"
+	ExpirerOff    = "off"
 )
 
 // expirerMode reads FILELINKS_EXPIRER: empty or a true boolean is
-// ExpirerWorker, a false one ExpirerOff, and "readmodel" ExpirerReadModel.
+// ExpirerWorker, a false one ExpirerOff.
 func expirerMode(v string) (string, error) {
 	v = strings.TrimSpace(v)
-	switch strings.ToLower(v) {
-	case "":
+	if v == "" {
 		return ExpirerWorker, nil
-	case ExpirerReadModel:
-		return ExpirerReadModel, nil
 	}
 	run, err := strconv.ParseBool(v)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("config: FILELINKS_EXPIRER: %q: want true, false or readmodel", v)
+		return "", fmt.Errorf("config: FILELINKS_EXPIRER: %q: want true or false", v)
 	case run:
 		return ExpirerWorker, nil
 	}

@@ -14,13 +14,12 @@ func TestExpirerMode(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"", ExpirerWorker}, {"true", ExpirerWorker}, {"1", ExpirerWorker}, {" TRUE ", ExpirerWorker},
 		{"false", ExpirerOff}, {"0", ExpirerOff},
-		{"readmodel", ExpirerReadModel}, {"ReadModel", ExpirerReadModel},
 	} {
 		if cfg, err := load(c.in); err != nil || cfg.Expirer != c.want {
 			t.Errorf("FILELINKS_EXPIRER=%q: %q, %v; want %q", c.in, cfg.Expirer, err, c.want)
 		}
 	}
-	for _, bad := range []string{"yes", "read-model", "worker2"} {
+	for _, bad := range []string{"yes", "readmodel", "ReadModel", "read-model", "worker2"} {
 		if _, err := load(bad); err == nil {
 			t.Errorf("FILELINKS_EXPIRER=%q accepted", bad)
 		}

@@ -24,9 +24,9 @@ import (
 	"github.com/filelinks/filelinks/internal/app"
 	"github.com/filelinks/filelinks/internal/eventlog"
 	"github.com/filelinks/filelinks/internal/expirer"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 	"github.com/filelinks/filelinks/internal/natstest"
 	"github.com/filelinks/filelinks/internal/randid"
-	"github.com/filelinks/filelinks/projections"
 )
 
 // BenchmarkExpirer1M measures the expirer with FILELINKS_BENCH_LINKS links
@@ -94,7 +94,7 @@ func benchOnce(b *testing.B, n int, lead, spread time.Duration) {
 	// consumer, first look at the schedule.
 	e.Stop()
 	t3 := time.Now()
-	sched, err := projections.OpenSchedule(cfg.SchedulePath, projections.ScheduleOptions{})
+	sched, err := schedule.Open(cfg.SchedulePath, schedule.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

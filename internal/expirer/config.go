@@ -48,7 +48,7 @@ type Config struct {
 	// changed. Default 10s; negative turns it off.
 	SummaryInterval time.Duration
 	// NoSync skips the schedule file's fsync (see
-	// projections.ScheduleOptions.NoSync). Default false.
+	// schedule.Options.NoSync). Default false.
 	NoSync bool
 }
 
@@ -66,12 +66,6 @@ func (c *Config) setDefaults() error {
 	if c.SchedulePath == "" {
 		return errors.New("expirer: SchedulePath is required")
 	}
-	return c.setTimerDefaults()
-}
-
-// setTimerDefaults sets the defaults of what every expirer uses, with a
-// schedule of its own or not: its name, the timer and the summary.
-func (c *Config) setTimerDefaults() error {
 	if c.Name == "" {
 		c.Name = "expirer"
 	}

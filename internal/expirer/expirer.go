@@ -10,18 +10,16 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // Expirer is a running expirer: the feed that keeps its schedule following
-// the stream, and the timer that fires the schedule's deadlines; or, when
-// started by StartInProcess, only the timer, on a projector's read model.
+// the stream, and the timer that fires the schedule's deadlines.
 type Expirer struct {
 	cfg   Config
 	log   *slog.Logger
-	sched *projections.Schedule // nil in process
-	feed  *feed                 // nil in process
-	reads ReadModel             // in process only
+	sched store
+	feed  *feed
 	timer *timer
 	st    *counters
 
@@ -30,6 +28,22 @@ type Expirer struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 }
+
+// store is the expirer's schedule (schedule.Schedule, in a bbolt file
+// only this expirer opens): the feed commits the stream's changes to it
+// with their checkpoint, and the timer fires and removes its due entries.
+type store interface {
+	deadlines
+	Checkpoint() uint64
+	Pending() int
+	// Next returns the earliest deadline, false when none is pending.
+	Next() (time.Time, bool)
+	// Commit applies changes and moves the checkpoint to through, at once.
+	Commit(changes []schedule.Change, through uint64) error
+	Close() error
+}
+
+var _ store = (*schedule.Schedule)(nil)
 
 // Start opens the schedule, creates the poison stream if missing,
 // positions the durable consumer at the schedule's checkpoint, binds the
@@ -57,7 +71,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 	if _, err := js.CreateOrUpdateStream(ctx, poisonStreamConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("expirer: poison stream %s: %w", cfg.PoisonStream, err)
 	}
-	sched, err := projections.OpenSchedule(cfg.SchedulePath, projections.ScheduleOptions{Logger: log, NoSync: cfg.NoSync})
+	sched, err := schedule.Open(cfg.SchedulePath, schedule.Options{Logger: log, NoSync: cfg.NoSync})
 	if err != nil {
 		return nil, err
 	}
@@ -93,26 +107,20 @@ func Start(ctx context.Context, cfg Config, deps Deps) (_ *Expirer, err error) {
 		defer e.wg.Done()
 		e.supervise(runCtx, first)
 	}()
-	e.startTimer(runCtx)
-	log.Info("expirer started", "pending", sched.Pending(), "checkpoint", sched.Checkpoint(), "schedule", cfg.SchedulePath)
-	return e, nil
-}
-
-// startTimer runs the timer until ctx ends and, when configured, the
-// summary until Stop.
-func (e *Expirer) startTimer(ctx context.Context) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.timer.run(ctx)
+		e.timer.run(runCtx)
 	}()
-	if e.cfg.SummaryInterval > 0 {
+	if cfg.SummaryInterval > 0 {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.summarize(e.cfg.SummaryInterval, e.stop)
+			e.summarize(cfg.SummaryInterval, e.stop)
 		}()
 	}
+	log.Info("expirer started", "pending", sched.Pending(), "checkpoint", sched.Checkpoint(), "schedule", cfg.SchedulePath)
+	return e, nil
 }
 
 // supervise runs sessions of the feed: when one must be replaced (a gap in
@@ -173,10 +181,6 @@ func (e *Expirer) Stop() {
 		e.cancel()
 		close(e.stop)
 		e.wg.Wait()
-		if e.feed == nil {
-			e.log.Info("expirer stopped")
-			return
-		}
 		// The commit loop is gone: the last batch, if the session's close
 		// could not commit it, is committed here or read again next time.
 		if err := e.feed.flush(); err != nil {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -17,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // feed keeps the schedule following the stream: a Watermill router whose
@@ -34,7 +32,7 @@ type feed struct {
 	cfg   Config
 	log   *slog.Logger
 	wlog  watermill.LoggerAdapter
-	sched *projections.Schedule
+	sched store
 	js    jetstream.JetStream
 	opts  nats.Options // of the process's connection, for our own
 	st    *counters
@@ -46,13 +44,8 @@ type feed struct {
 	flushed  chan struct{} // closed and replaced after each commit: room in the batch
 	flushMu  sync.Mutex    // one commit at a time
 
-	// pre carries what the unmarshaler decoded to handle; lateDecodes
-	// counts the messages handle had to decode itself.
-	pre         predecoded
-	lateDecodes atomic.Uint64
-
 	mu       sync.Mutex
-	batch    []projections.ScheduleChange
+	batch    []schedule.Change
 	through  uint64 // stream sequence of the last message taken
 	lastCSeq uint64 // consumer sequence of the last message taken
 	broken   bool   // a gap was seen: ignore everything until the resync
@@ -103,7 +96,7 @@ func (f *feed) open(ctx context.Context) (*session, error) {
 
 func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	sub, err := wmnats.NewSubscriberWithNatsConn(s.conn, wmnats.SubscriberSubscriptionConfig{
-		Unmarshaler: unmarshaler{pre: &f.pre},
+		Unmarshaler: unmarshaler{},
 		// One subscription, so one message at a time, in order.
 		SubscribersCount: 1,
 		// Longer than the Retry middleware can take, so the subscriber
@@ -147,17 +140,8 @@ func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	// Outermost first: the poison queue sees what is left after the
 	// retries; a message that failed for good is taken (so the checkpoint
 	// passes it and no gap opens) before it is poisoned; Retry retries
-	// only what may pass later (retry is middleware.Retry, cheaper when
-	// the first attempt succeeds); Recoverer turns a panic into an error.
-	r.AddMiddleware(poison, f.takeFailed, retry{
-		MaxRetries:      5,
-		InitialInterval: 100 * time.Millisecond,
-		MaxInterval:     2 * time.Second,
-		Multiplier:      2,
-		MaxElapsedTime:  45 * time.Second,
-		ShouldRetry:     func(p middleware.RetryParams) bool { return !isPermanent(p.Err) },
-		Logger:          f.wlog,
-	}.Middleware, middleware.Recoverer)
+	// only what may pass later; Recoverer turns a panic into an error.
+	r.AddMiddleware(poison, f.takeFailed, retryPolicy(f.wlog).Middleware, middleware.Recoverer)
 	r.AddConsumerHandler("expirer-schedule", filter, sub, f.handle)
 	s.router = r
 	go func() {
@@ -177,6 +161,21 @@ func (f *feed) route(ctx context.Context, s *session, filter string) error {
 	}
 }
 
+// retryPolicy retries a message whose handling may pass later (errBusy, a
+// schedule that cannot commit) for up to 45 seconds, less than the
+// subscriber's AckWaitTimeout, and never a permanent failure.
+func retryPolicy(log watermill.LoggerAdapter) middleware.Retry {
+	return middleware.Retry{
+		MaxRetries:      5,
+		InitialInterval: 100 * time.Millisecond,
+		MaxInterval:     2 * time.Second,
+		Multiplier:      2,
+		MaxElapsedTime:  45 * time.Second,
+		ShouldRetry:     func(p middleware.RetryParams) bool { return !isPermanent(p.Err) },
+		Logger:          log,
+	}
+}
+
 // close stops the router, which closes the subscriber and drains its
 // connection (flushing the acks), then commits what was taken.
 func (f *feed) close(s *session) {
@@ -184,7 +183,6 @@ func (f *feed) close(s *session) {
 		f.log.Warn("expirer router close", "err", err)
 	}
 	<-s.done
-	f.pre.forget()
 	// Closing the router closes the subscriber, which drains the
 	// connection: wait for that, so the acks go out, before closing it.
 	select {
@@ -225,7 +223,7 @@ func (f *feed) flush() error {
 	defer f.flushMu.Unlock()
 	f.mu.Lock()
 	changes, through := f.batch, f.through
-	f.batch = make([]projections.ScheduleChange, 0, f.cfg.FlushSize)
+	f.batch = make([]schedule.Change, 0, f.cfg.FlushSize)
 	f.mu.Unlock()
 	if len(changes) == 0 && through <= f.sched.Checkpoint() {
 		return nil
@@ -280,23 +278,4 @@ func (f *feed) commitLoop(stop <-chan struct{}) {
 		}
 		failures = 0
 	}
-}
-
-// position is where a message stands in the stream and in the consumer's
-// deliveries, as the unmarshaler recorded it.
-type position struct {
-	stream, consumer uint64
-}
-
-const (
-	metaSubject     = "filelinks_subject"
-	metaStreamSeq   = "filelinks_stream_seq"
-	metaConsumerSeq = "filelinks_consumer_seq"
-	metaDelivered   = "filelinks_delivered"
-)
-
-func positionOf(msg *message.Message) (position, bool) {
-	s, err1 := strconv.ParseUint(msg.Metadata.Get(metaStreamSeq), 10, 64)
-	c, err2 := strconv.ParseUint(msg.Metadata.Get(metaConsumerSeq), 10, 64)
-	return position{stream: s, consumer: c}, err1 == nil && err2 == nil
 }

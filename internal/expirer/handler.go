@@ -4,18 +4,12 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/nats-io/nats.go"
 
-	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // errBusy is returned by the handler when the batch stays full because
@@ -38,18 +32,13 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p) || errors.As(err, &r)
 }
 
-// handle takes one message of the consumer into the batch. A message that
-// cannot be decoded fails here, not in the unmarshaler, so that it goes
+// handle takes one message of the consumer into the batch. A message is
+// decoded here, not in the unmarshaler, so that one that cannot be goes
 // through the middlewares to the poison queue; an unmarshaler error would
 // make the subscriber drop the message unacknowledged, before any
-// middleware (watermill#184). The unmarshaler decodes it in advance (see
-// decode); a message that did not come through it is decoded here.
+// middleware (watermill#184).
 func (f *feed) handle(msg *message.Message) error {
-	d := f.pre.take(msg)
-	if d == nil {
-		f.lateDecodes.Add(1)
-		d = decode(msg)
-	}
+	d := decode(msg)
 	p := d.pos
 	if !d.posOK {
 		f.log.Warn("expirer ignored a message without JetStream metadata", "subject", msg.Metadata.Get(metaSubject))
@@ -73,70 +62,6 @@ func (f *feed) handle(msg *message.Message) error {
 			"seq", p.stream, "subject", msg.Metadata.Get(metaSubject))
 	}
 	return f.take(msg.Context(), p, &d.change)
-}
-
-// decoded is what handle needs of a message: its position and its
-// schedule change, or why it has none.
-type decoded struct {
-	pos    position
-	posOK  bool
-	change projections.ScheduleChange
-	isLink bool
-	err    error
-}
-
-// predecoded holds what the unmarshaler decoded of each message until
-// handle takes it. The message's context cannot carry it: watermill-nats
-// gives the message a new context after Unmarshal.
-type predecoded struct {
-	mu sync.Mutex
-	m  map[*message.Message]*decoded
-}
-
-func (p *predecoded) put(msg *message.Message, d *decoded) {
-	p.mu.Lock()
-	if p.m == nil {
-		p.m = map[*message.Message]*decoded{}
-	}
-	p.m[msg] = d
-	p.mu.Unlock()
-}
-
-// take returns and forgets what was decoded of msg, nil when nothing was.
-func (p *predecoded) take(msg *message.Message) *decoded {
-	if p == nil {
-		return nil
-	}
-	p.mu.Lock()
-	d := p.m[msg]
-	delete(p.m, msg)
-	p.mu.Unlock()
-	return d
-}
-
-// forget drops what no handler will take: the messages a closed
-// subscriber discarded.
-func (p *predecoded) forget() {
-	p.mu.Lock()
-	clear(p.m)
-	p.mu.Unlock()
-}
-
-// decode reads msg's position from its metadata and its schedule change
-// from its payload. The unmarshaler calls it, on the subscriber's
-// long-lived goroutine, and leaves the result in predecoded for handle, which runs on a goroutine of its own for every message
-// (Watermill's router): decoding there grew that new goroutine's stack
-// for every message, about 2 % of the service's CPU under a stream of
-// creates. A decoding error is not the unmarshaler's (see handle): it is
-// carried to handle, which sends the message to the poison queue.
-func decode(msg *message.Message) *decoded {
-	d := &decoded{}
-	d.pos, d.posOK = positionOf(msg)
-	if d.posOK {
-		rec := events.Record{Seq: d.pos.stream, Subject: msg.Metadata.Get(metaSubject), Data: msg.Payload}
-		d.change, d.isLink, d.err = projections.ScheduleChangeOf(rec)
-	}
-	return d
 }
 
 // admit reports whether the message is the next one to take. Deliveries
@@ -165,7 +90,7 @@ func (f *feed) admit(p position) bool {
 // take adds the message's change (nil: none) to the batch and makes it the
 // last message taken. It waits while the batch is full, up to a few
 // seconds, then returns errBusy.
-func (f *feed) take(ctx context.Context, p position, c *projections.ScheduleChange) error {
+func (f *feed) take(ctx context.Context, p position, c *schedule.Change) error {
 	var limit <-chan time.Time
 	for {
 		f.mu.Lock()
@@ -223,83 +148,4 @@ func (f *feed) takeFailed(h message.HandlerFunc) message.HandlerFunc {
 		}
 		return out, err
 	}
-}
-
-// unmarshaler copies a JetStream message into a Watermill one, adding what
-// watermill-nats leaves out: the subject and the stream and consumer
-// sequences from the message's metadata. With pre set, it also decodes
-// what handle needs (decode) and leaves it there. It never fails (see
-// handle).
-type unmarshaler struct{ pre *predecoded }
-
-var _ wmnats.Unmarshaler = unmarshaler{}
-
-func (u unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
-	md, err := m.Metadata()
-	id := "nojs-" + watermill.NewUUID()
-	if err == nil {
-		id = md.Stream + "-" + strconv.FormatUint(md.Sequence.Stream, 10)
-	}
-	msg := message.NewMessage(id, m.Data)
-	msg.Metadata.Set(metaSubject, m.Subject)
-	if err == nil {
-		msg.Metadata.Set(metaStreamSeq, strconv.FormatUint(md.Sequence.Stream, 10))
-		msg.Metadata.Set(metaConsumerSeq, strconv.FormatUint(md.Sequence.Consumer, 10))
-		msg.Metadata.Set(metaDelivered, strconv.FormatUint(md.NumDelivered, 10))
-	}
-	if t := m.Header.Get(events.TypeHeader); t != "" {
-		msg.Metadata.Set(events.TypeHeader, t)
-	}
-	if u.pre != nil {
-		u.pre.put(msg, decode(msg))
-	}
-	return msg, nil
-}
-
-// poisonMarshaler writes a poisoned message with its metadata as headers,
-// like watermill-nats' NATSMarshaler, but made safe: a header value cannot
-// hold a line break (a recovered panic's reason holds a stack trace), and a
-// diagnostic copy needs no more than a kilobyte of it.
-type poisonMarshaler struct{}
-
-func (poisonMarshaler) Marshal(topic string, msg *message.Message) (*nats.Msg, error) {
-	m := nats.NewMsg(topic)
-	m.Data = msg.Payload
-	m.Header.Set(wmnats.WatermillUUIDHdr, msg.UUID) // becomes Nats-Msg-Id: a re-poisoned copy is dropped
-	for k, v := range msg.Metadata {
-		m.Header.Set(headerSafe(k), headerSafe(v))
-	}
-	return m, nil
-}
-
-func headerSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 1024 {
-		s = s[:1024]
-	}
-	return s
-}
-
-// poisonPublisher counts and logs each poisoned message once it is stored.
-type poisonPublisher struct {
-	message.Publisher
-	f *feed
-}
-
-func (p poisonPublisher) Publish(topic string, msgs ...*message.Message) error {
-	if err := p.Publisher.Publish(topic, msgs...); err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		p.f.st.poisoned.Add(1)
-		reason, _, _ := strings.Cut(m.Metadata.Get(middleware.ReasonForPoisonedKey), "\n")
-		p.f.log.Warn("expirer poisoned a message", "seq", m.Metadata.Get(metaStreamSeq),
-			"subject", m.Metadata.Get(metaSubject), "reason", reason, "copy", topic)
-	}
-	return nil
 }

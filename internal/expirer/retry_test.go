@@ -7,18 +7,13 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
-func TestRetry(t *testing.T) {
-	r := retry{
-		MaxRetries:      3,
-		InitialInterval: 2 * time.Millisecond,
-		MaxInterval:     10 * time.Millisecond,
-		Multiplier:      2,
-		MaxElapsedTime:  5 * time.Second,
-		ShouldRetry:     func(p middleware.RetryParams) bool { return !isPermanent(p.Err) },
-	}
+// TestRetryPolicy: the feed's Retry middleware retries a failure that may
+// pass later, up to MaxRetries times, and never a permanent one.
+func TestRetryPolicy(t *testing.T) {
+	r := retryPolicy(nil)
+	r.InitialInterval, r.MaxInterval = 2*time.Millisecond, 10*time.Millisecond
 	errPassing := errors.New("passing")
 	for _, c := range []struct {
 		name      string
@@ -29,7 +24,8 @@ func TestRetry(t *testing.T) {
 	}{
 		{"FirstAttempt", 0, nil, 1, false},
 		{"AfterTwoFailures", 2, errPassing, 3, false},
-		{"EveryAttemptFails", 100, errPassing, 4, true}, // the first and MaxRetries more
+		{"EveryAttemptFails", 100, errPassing, r.MaxRetries + 1, true},
+		{"Busy", 100, errBusy, r.MaxRetries + 1, true},
 		{"Permanent", 100, permanentError{errPassing}, 1, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -42,21 +38,24 @@ func TestRetry(t *testing.T) {
 				return nil, nil
 			})
 			_, err := h(message.NewMessage("1", nil))
-			if calls != c.wantCalls || (err != nil) != c.wantErr {
+			if calls != c.wantCalls || (err != nil) != c.wantErr || c.wantErr && !errors.Is(err, c.err) {
 				t.Errorf("calls = %d, err = %v; want %d calls, error %v", calls, err, c.wantCalls, c.wantErr)
 			}
 		})
 	}
 	t.Run("Canceled", func(t *testing.T) {
-		calls := 0
-		h := retry{MaxRetries: 3, InitialInterval: time.Hour, Multiplier: 2}.Middleware(func(*message.Message) ([]*message.Message, error) {
-			calls++
-			return nil, errPassing
-		})
+		r := retryPolicy(nil)
+		r.InitialInterval = time.Hour
 		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
 		msg := message.NewMessage("1", nil)
 		msg.SetContext(ctx)
-		time.AfterFunc(10*time.Millisecond, cancel)
+		calls := 0
+		h := r.Middleware(func(*message.Message) ([]*message.Message, error) {
+			calls++
+			cancel() // stopping while the retry waits its hour
+			return nil, errPassing
+		})
 		if _, err := h(msg); !errors.Is(err, context.Canceled) || calls != 1 {
 			t.Errorf("calls = %d, err = %v; want 1 call and context.Canceled", calls, err)
 		}

@@ -24,19 +24,11 @@ import (
 	"github.com/filelinks/filelinks/internal/service"
 )
 
-// TestService_InProcess: the all-in-one service runs the expirer: a link
-// made through the API gets its LinkExpired when the service's clock passes
-// its deadline, and the expirer survives a restart of the service. By
-// default it is the worker of cmd/expirer, with its durable consumer and
-// schedule file; with FILELINKS_EXPIRER=readmodel it fires the read
-// model's deadlines and has neither.
+// TestService_InProcess: the all-in-one service runs the expirer of
+// cmd/expirer, with its durable consumer and schedule file: a link made
+// through the API gets its LinkExpired when the service's clock passes its
+// deadline, and the expirer survives a restart of the service.
 func TestService_InProcess(t *testing.T) {
-	for _, mode := range []string{"", "readmodel"} {
-		t.Run("FILELINKS_EXPIRER="+mode, func(t *testing.T) { testInProcess(t, mode) })
-	}
-}
-
-func testInProcess(t *testing.T, mode string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +38,7 @@ func testInProcess(t *testing.T, mode string) {
 	const key = "sk_test_expirer_inprocess_1"
 	env := map[string]string{
 		"FILELINKS_HTTP_ADDR": "127.0.0.1:0", "FILELINKS_DATA_DIR": t.TempDir(), "FILELINKS_NATS_LISTEN": natsAddr,
-		"FILELINKS_API_KEYS": key, "FILELINKS_EXPIRER": mode,
+		"FILELINKS_API_KEYS": key,
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
@@ -114,9 +106,7 @@ func testInProcess(t *testing.T, mode string) {
 		l, _, err := log.Load(context.Background(), events.ModeTest, linkID)
 		return err == nil && l.ExpiredAt != nil
 	})
-	// The worker has its durable consumer and schedule file; the expirer
-	// on the read model has neither.
-	worker := mode == ""
+	// The expirer has its durable consumer and schedule file.
 	stream, err := js.Stream(context.Background(), "FILELINKS_EVENTS")
 	if err != nil {
 		t.Fatal(err)
@@ -127,15 +117,11 @@ func testInProcess(t *testing.T, mode string) {
 			durables = append(durables, info.Config.Durable)
 		}
 	}
-	var want []string
-	if worker {
-		want = []string{"expirer"}
-	}
-	if !slices.Equal(durables, want) {
+	if want := []string{"expirer"}; !slices.Equal(durables, want) {
 		t.Fatalf("durable consumers on the stream: %v, want %v", durables, want)
 	}
-	if _, err := os.Stat(filepath.Join(env["FILELINKS_DATA_DIR"], "expirer.db")); (err == nil) != worker {
-		t.Fatalf("expirer.db in the data directory: %v (worker: %v)", err, worker)
+	if _, err := os.Stat(filepath.Join(env["FILELINKS_DATA_DIR"], "expirer.db")); err != nil {
+		t.Fatalf("expirer.db in the data directory: %v", err)
 	}
 	h, err := log.History(context.Background(), events.ModeTest, linkID)
 	if err != nil {

@@ -9,13 +9,11 @@ import (
 // Stats describe a running expirer. Counters count since Start.
 type Stats struct {
 	Name string
-	// Pending is the number of links with a deadline in the schedule (-1
-	// for an expirer on a read model, which does not count them); Next
-	// the earliest deadline (zero when none).
+	// Pending is the number of links with a deadline in the schedule;
+	// Next the earliest deadline (zero when none).
 	Pending int
 	Next    time.Time
-	// Checkpoint is the last stream sequence the schedule (or the read
-	// model) has applied.
+	// Checkpoint is the last stream sequence the schedule has applied.
 	Checkpoint uint64
 	// InFlight are entries being expired or waiting for their removal;
 	// Retrying are entries whose expiry failed and waits to be retried.
@@ -123,22 +121,14 @@ type counters struct {
 
 // Stats returns the expirer's state and counters.
 func (e *Expirer) Stats() Stats {
-	var next time.Time
-	pending, checkpoint := -1, uint64(0)
-	if e.sched != nil {
-		next, _ = e.sched.Next()
-		pending, checkpoint = e.sched.Pending(), e.sched.Checkpoint()
-	} else {
-		next, _ = e.reads.NextAfter(time.Time{})
-		checkpoint = e.reads.Checkpoint()
-	}
+	next, _ := e.sched.Next()
 	inflight, retrying := e.timer.sizes()
 	c := e.st
 	return Stats{
 		Name:        e.cfg.Name,
-		Pending:     pending,
+		Pending:     e.sched.Pending(),
 		Next:        next,
-		Checkpoint:  checkpoint,
+		Checkpoint:  e.sched.Checkpoint(),
 		InFlight:    inflight,
 		Retrying:    retrying,
 		Received:    c.received.Load(),

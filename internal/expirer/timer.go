@@ -13,7 +13,7 @@ import (
 
 	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 // timer fires the schedule's deadlines: a dispatcher takes due entries from
@@ -37,7 +37,7 @@ type timer struct {
 	kick    chan struct{} // cap 1: look at the schedule now
 	planned atomic.Int64  // clock time (Unix ms) the dispatcher sleeps until
 
-	queue   chan projections.ScheduleEntry
+	queue   chan schedule.Entry
 	results chan outcome
 
 	// An entry is in inflight from dispatch until its outcome is handled,
@@ -48,19 +48,16 @@ type timer struct {
 	retry    map[linkKey]retryState
 }
 
-// deadlines is where the timer finds what to fire: the expirer's own
-// schedule (projections.Schedule), or the read model of a projector in the
-// same process (readModelDeadlines).
+// deadlines is where the timer finds what to fire: the expirer's schedule.
 type deadlines interface {
 	// Due returns up to limit entries due at now that skip does not
 	// exclude.
-	Due(now time.Time, limit int, skip func(projections.ScheduleEntry) bool) ([]projections.ScheduleEntry, error)
+	Due(now time.Time, limit int, skip func(schedule.Entry) bool) ([]schedule.Entry, error)
 	// NextAfter returns the earliest deadline after t.
 	NextAfter(t time.Time) (time.Time, bool)
 	// Remove takes finished entries out, so that Due no longer returns
-	// them; it may return before the removal holds only when a second
-	// firing is harmless.
-	Remove(entries []projections.ScheduleEntry) (int, error)
+	// them.
+	Remove(entries []schedule.Entry) (int, error)
 }
 
 type linkKey struct {
@@ -78,7 +75,7 @@ type retryState struct {
 }
 
 type outcome struct {
-	entry    projections.ScheduleEntry
+	entry    schedule.Entry
 	appended bool
 	err      error
 	at       time.Time
@@ -97,7 +94,7 @@ func newTimer(sched deadlines, links Links, now func() time.Time, log *slog.Logg
 		inflight: map[linkKey]retryState{},
 		retry:    map[linkKey]retryState{},
 	}
-	t.queue = make(chan projections.ScheduleEntry, t.maxInFlight())
+	t.queue = make(chan schedule.Entry, t.maxInFlight())
 	t.results = make(chan outcome, t.maxInFlight())
 	t.planned.Store(math.MinInt64)
 	return t
@@ -210,7 +207,7 @@ func (t *timer) fill(now time.Time) bool {
 }
 
 // skipLocked reports whether e is in flight or waits for a retry.
-func (t *timer) skipLocked(e projections.ScheduleEntry) bool {
+func (t *timer) skipLocked(e schedule.Entry) bool {
 	k := linkKey{e.Mode, e.LinkID}
 	if _, ok := t.inflight[k]; ok {
 		return true
@@ -259,7 +256,7 @@ func (t *timer) work(ctx context.Context) {
 // expire runs the use case for one entry. A panic in it becomes an error,
 // so the entry is retried with a backoff: one link whose data makes the use
 // case panic must not stop, or at every start crash, the expirer.
-func (t *timer) expire(ctx context.Context, e projections.ScheduleEntry) (appended bool, err error) {
+func (t *timer) expire(ctx context.Context, e schedule.Entry) (appended bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("expirer: panic expiring %s: %v\n%s", e.LinkID, r, debug.Stack())
@@ -280,7 +277,7 @@ const (
 func (t *timer) collect() {
 	tick := time.NewTicker(removeEvery)
 	defer tick.Stop()
-	var done []projections.ScheduleEntry
+	var done []schedule.Entry
 	for {
 		select {
 		case o, ok := <-t.results:
@@ -314,7 +311,7 @@ func (t *timer) collect() {
 // remove deletes finished entries from the schedule, then lets the
 // dispatcher take their links again. Should the removal fail, they are
 // fired again later, which appends nothing.
-func (t *timer) remove(done []projections.ScheduleEntry) {
+func (t *timer) remove(done []schedule.Entry) {
 	if len(done) == 0 {
 		return
 	}

@@ -129,19 +129,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	files := &app.Files{Content: contentStore{content}, Log: s.log, Reads: s.reads, Links: links, MaxBytes: cfg.MaxUploadBytes}
 	links.Files = files
-	switch cfg.Expirer {
-	case config.ExpirerWorker:
+	if cfg.Expirer == config.ExpirerWorker {
 		s.exp, err = expirer.Start(ctx, expirer.Config{
 			SchedulePath: cfg.Path("expirer.db"), Name: cfg.ExpirerName, Replicas: cfg.Replicas,
 		}, expirer.Deps{Conn: s.conn.NC, Links: links, Now: o.now, Logger: logger})
-	case config.ExpirerReadModel:
-		// Fires the deadlines of the read model the projector above
-		// keeps: no second consumer or schedule (docs/architecture.md).
-		s.exp, err = expirer.StartInProcess(expirer.Config{Name: cfg.ExpirerName},
-			expirer.InProcessDeps{Reads: s.reads, Links: links, Now: o.now, Logger: logger})
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	handler := httpapi.New(httpapi.Deps{

@@ -1,4 +1,4 @@
-package projections_test
+package schedule_test
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/projections"
+	"github.com/filelinks/filelinks/internal/expirer/schedule"
 )
 
 var t0 = time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC)
@@ -52,13 +52,13 @@ func (f *feed) raw(subject string, data string) events.Record {
 	return events.Record{Seq: f.seq, Subject: subject, Data: []byte(data)}
 }
 
-var quiet = projections.ScheduleOptions{Logger: slog.New(slog.DiscardHandler)}
+var quiet = schedule.Options{Logger: slog.New(slog.DiscardHandler)}
 
 func at(d time.Duration) *time.Time { t := t0.Add(d); return &t }
 
-func openSchedule(t *testing.T, path string) *projections.Schedule {
+func openSchedule(t *testing.T, path string) *schedule.Schedule {
 	t.Helper()
-	s, err := projections.OpenSchedule(path, quiet)
+	s, err := schedule.Open(path, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func openSchedule(t *testing.T, path string) *projections.Schedule {
 }
 
 // due returns "id@offset" for every entry due at now, in order.
-func due(t *testing.T, s *projections.Schedule, now time.Time) []string {
+func due(t *testing.T, s *schedule.Schedule, now time.Time) []string {
 	t.Helper()
 	es, err := s.Due(now, 1000, nil)
 	if err != nil {
@@ -164,7 +164,7 @@ func TestSchedule_Due(t *testing.T) {
 	if got := due(t, s, t0); !slices.Equal(got, []string{"link_0@0s"}) {
 		t.Fatalf("due exactly at the deadline: %v", got)
 	}
-	es, err := s.Due(t0.Add(time.Second), 2, func(e projections.ScheduleEntry) bool { return e.LinkID == "link_0" })
+	es, err := s.Due(t0.Add(time.Second), 2, func(e schedule.Entry) bool { return e.LinkID == "link_0" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestSchedule_Remove(t *testing.T) {
 	if err := s.Apply([]events.Record{f.link(events.LinkUpdated{}, "link_b", at(time.Hour), nil, nil)}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Remove(append(fired, projections.ScheduleEntry{Mode: events.ModeLive, LinkID: "link_unknown", Deadline: t0}))
+	n, err := s.Remove(append(fired, schedule.Entry{Mode: events.ModeLive, LinkID: "link_unknown", Deadline: t0}))
 	if err != nil || n != 1 {
 		t.Fatalf("Remove = %d, %v; want only link_a removed", n, err)
 	}
@@ -201,7 +201,7 @@ func TestSchedule_Remove(t *testing.T) {
 
 func TestSchedule_Restart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "schedule.db")
-	s, err := projections.OpenSchedule(path, quiet)
+	s, err := schedule.Open(path, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,8 +216,8 @@ func TestSchedule_Restart(t *testing.T) {
 
 	t.Run("ErrLocked", func(t *testing.T) {
 		start := time.Now()
-		_, err := projections.OpenSchedule(path, projections.ScheduleOptions{Timeout: 100 * time.Millisecond})
-		if !errors.Is(err, projections.ErrLocked) || time.Since(start) > 5*time.Second {
+		_, err := schedule.Open(path, schedule.Options{Timeout: 100 * time.Millisecond})
+		if !errors.Is(err, schedule.ErrLocked) || time.Since(start) > 5*time.Second {
 			t.Fatalf("second open: %v after %s", err, time.Since(start))
 		}
 	})
@@ -241,7 +241,7 @@ func TestSchedule_Restart(t *testing.T) {
 // stopping the schedule, and the next open rereads the stream from it.
 func TestSchedule_Unsupported(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "schedule.db")
-	s, err := projections.OpenSchedule(path, quiet)
+	s, err := schedule.Open(path, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
