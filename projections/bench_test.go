@@ -150,7 +150,7 @@ var applyStream = sync.OnceValue(func() []events.Record {
 			}
 			id := timeID(r, "link_", now)
 			st.do(f.mode, id, domain.CreateLink{
-				Mode: f.mode, LinkID: id, Token: token(r),
+				Mode: f.mode, LinkID: id, Token: domain.LinkToken(id, token(r)),
 				File:      domain.File{ID: f.id, Found: true, Mode: f.mode, Purpose: "dispute_evidence"},
 				ExpiresAt: exp, Metadata: domain.MetadataPatch{Set: md},
 			}, now)
@@ -309,7 +309,7 @@ func BenchmarkDecode(b *testing.B) {
 	now := base
 	id := timeID(r, "link_", now)
 	st.do(events.ModeLive, id, domain.CreateLink{
-		Mode: events.ModeLive, LinkID: id, Token: token(r),
+		Mode: events.ModeLive, LinkID: id, Token: domain.LinkToken(id, token(r)),
 		File:      domain.File{ID: timeID(r, "file_", now), Found: true, Mode: events.ModeLive, Purpose: "dispute_evidence"},
 		ExpiresAt: ptr(now.Add(24 * time.Hour)),
 		Metadata:  domain.MetadataPatch{Set: map[string]string{"order": "ord_123456", "customer": "cus_4711"}},
