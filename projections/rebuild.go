@@ -72,7 +72,7 @@ type Rebuild struct {
 // pendingLink is the latest state of a link that a Rebuild knows of.
 type pendingLink struct {
 	key     []byte // linkKey
-	rec     []byte // its record, see encodeRecord
+	rec     []byte // its record, see recordOfView
 	version uint64
 	written bool // rec is what the file holds
 	indexed bool // in Rebuild.index: written, or being written, before
@@ -168,7 +168,7 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo, &r.decoded, true)
+	dec := startDecoding(todo, &r.decoded)
 	defer dec.wait()
 	var res applyResult
 	err := r.db.View(func(tx *bolt.Tx) error {
@@ -185,7 +185,7 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 				r.held += 256
 				res.applied++
 			case d.err == nil:
-				if err := r.fold(links, rec.Seq, d); err != nil {
+				if err := r.fold(links, rec.Seq, &d.view); err != nil {
 					return fmt.Errorf("seq %d: %w", rec.Seq, err)
 				}
 				res.applied++
@@ -221,13 +221,12 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 	return r.stopped
 }
 
-// fold makes the link state of d the latest state of its link, unless the
+// fold makes the link state of ev the latest state of its link, unless the
 // link already has that version or a later one: what Apply's writer does,
 // in memory.
-func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
-	mode, _ := modeByte(d.env.Mode) // decode checked it
-	st := &d.env.Link
-	ik := idKey(mode, st.ID)
+func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, ev *events.LinkView) error {
+	mode, _ := modeByte(ev.Mode) // DecodeLinkView checked it
+	ik := idKey(mode, ev.LinkID)
 	p := r.links[string(ik)]
 	if w := r.writing; p == nil && w != nil {
 		if q := w.links[string(ik)]; q != nil {
@@ -237,7 +236,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 		}
 	}
 	if p == nil {
-		key, v, err := r.index.find(links, mode, st.ID)
+		key, v, err := r.index.find(links, mode, ev.LinkID)
 		if err != nil {
 			return err
 		}
@@ -250,16 +249,16 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 			p.rec, p.version, p.written, p.indexed = r.copy(v), version, true, true
 		}
 	}
-	if p != nil && p.version >= st.Version {
+	if p != nil && p.version >= ev.Version {
 		return nil
 	}
 	var ok []byte
 	if p != nil {
 		ok = p.rec[2:recordHead] // the order key never changes
 	} else {
-		ok = orderKey(st.Created, seq)
+		ok = orderKey(ev.Created, seq)
 	}
-	rec := recordOfEvent(&r.arena, d, ok)
+	rec := recordOfView(&r.arena, ev, ok)
 	if p != nil {
 		if old := recordToken(p.rec); len(old) > 0 && !bytes.Equal(old, recordToken(rec)) {
 			c := r.claims.alloc(len(old) + len(p.key))
@@ -271,7 +270,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 		p = r.pend(ik, linkKey(mode, ok))
 		r.nlinks++
 	}
-	p.rec, p.version, p.written = rec, st.Version, false
+	p.rec, p.version, p.written = rec, ev.Version, false
 	r.held += len(p.rec)
 	return nil
 }

@@ -51,51 +51,36 @@ func ScheduleChangeOf(rec events.Record) (c ScheduleChange, ok bool, err error) 
 		return ScheduleChange{}, false, nil
 	}
 	// The schedule needs the link's three times and nothing else of its
-	// state: parseLean reads them without building the rest (metadata map,
-	// strings), and anything it does not accept goes through
-	// decodeEnvelope, which is events.UnmarshalEnvelope, with the same
-	// results.
-	var env events.Envelope
-	lean := leanPool.Get().(*leanLink)
-	defer putLean(lean)
-	var times [3]*time.Time // expires_at, expired_at, deleted_at
-	if parseLean(rec.Data, &env, lean) {
-		err = env.Check()
-		for i := range times {
-			if lean.has[i] {
-				times[i] = &lean.times[i]
-			}
-		}
-	} else {
-		env, err = decodeEnvelope(rec.Data)
-		times = [3]*time.Time{env.Link.ExpiresAt, env.Link.ExpiredAt, env.Link.DeletedAt}
-	}
+	// state: DecodeLinkView reads them without building the rest.
+	v := viewPool.Get().(*events.LinkView)
+	defer putView(v)
+	err = events.DecodeLinkView(rec.Data, v)
 	if errors.Is(err, events.ErrUnsupported) {
 		return ScheduleChange{Seq: rec.Seq, Unsupported: true}, true, nil
 	}
 	if err != nil {
 		return ScheduleChange{}, true, fmt.Errorf("seq %d: %w", rec.Seq, err)
 	}
-	if _, valid := schedLinkKey(env.Mode, env.LinkID); !valid {
-		return ScheduleChange{}, true, fmt.Errorf("seq %d: %w: link id %.64q is not a valid id", rec.Seq, events.ErrMalformed, env.LinkID)
+	if _, valid := schedLinkKey(v.Mode, v.LinkID); !valid {
+		return ScheduleChange{}, true, fmt.Errorf("seq %d: %w: link id %.64q is not a valid id", rec.Seq, events.ErrMalformed, v.LinkID)
 	}
-	c = ScheduleChange{Seq: rec.Seq, Mode: env.Mode, LinkID: env.LinkID, First: env.Version == 1}
-	if times[0] != nil && times[1] == nil && times[2] == nil {
-		d := *times[0]
+	c = ScheduleChange{Seq: rec.Seq, Mode: v.Mode, LinkID: v.LinkID, First: v.Version == 1}
+	if v.ExpiresAt.Valid && !v.ExpiredAt.Valid && !v.DeletedAt.Valid {
+		d := v.ExpiresAt.Time
 		c.Deadline = &d
 	}
 	return c, true, nil
 }
 
-// leanPool holds the leanLinks of ScheduleChangeOf, which would otherwise
-// be allocated for every event: the parser keeps a pointer to it.
-var leanPool = sync.Pool{New: func() any { return new(leanLink) }}
+// viewPool holds the LinkViews of ScheduleChangeOf, so that their metadata
+// memory is reused from one event to the next.
+var viewPool = sync.Pool{New: func() any { return new(events.LinkView) }}
 
-// putLean returns l to leanPool without the slices of the record it read.
-func putLean(l *leanLink) {
-	clear(l.md)
-	*l = leanLink{md: l.md[:0]}
-	leanPool.Put(l)
+// putView returns v to viewPool without the slices of the record it read.
+func putView(v *events.LinkView) {
+	clear(v.Metadata)
+	*v = events.LinkView{Metadata: v.Metadata[:0]}
+	viewPool.Put(v)
 }
 
 // Apply decodes recs, consecutive records of the stream in order, and
