@@ -115,7 +115,6 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 	w.indexes[idxCreated] = tx.Bucket(bucketCreated)
 	w.indexes[idxFile] = tx.Bucket(bucketFile)
 	w.indexes[idxDeadline] = tx.Bucket(bucketDeadline)
-	w.indexes[idxToken] = tx.Bucket(bucketToken)
 	skipped := tx.Bucket(bucketSkipped)
 	start := res.last
 	for i, r := range recs {

@@ -89,20 +89,18 @@ func decodeInto(d *decoded, r events.Record) {
 	default:
 		v := &d.view
 		if d.err = events.DecodeLinkView(r.Data, v); d.err == nil {
-			d.err = checkKeys(v.LinkID, v.FileID, v.Token)
+			d.err = checkKeys(v.LinkID, v.FileID)
 		}
 	}
 }
 
 // checkKeys checks the parts of a link's state that become bbolt keys.
-func checkKeys(id string, fileID, token []byte) error {
+func checkKeys(id string, fileID []byte) error {
 	switch {
 	case !domain.ValidID(id):
 		return fmt.Errorf("%w: invalid link id %q", events.ErrMalformed, id)
 	case bytes.IndexByte(fileID, sepFile) >= 0 || len(fileID) > maxKeyPart:
 		return fmt.Errorf("%w: invalid file id", events.ErrMalformed)
-	case len(token) > maxKeyPart:
-		return fmt.Errorf("%w: token too long", events.ErrMalformed)
 	}
 	return nil
 }
@@ -110,6 +108,6 @@ func checkKeys(id string, fileID, token []byte) error {
 // linkSubjects prefixes the subjects of link events.
 const linkSubjects = events.SubjectPrefix + "."
 
-// maxKeyPart bounds file ids and tokens, which become bbolt keys (at most
-// 32 KiB).
+// maxKeyPart bounds file ids and purposes, which become parts of bbolt
+// keys (at most 32 KiB).
 const maxKeyPart = 4096

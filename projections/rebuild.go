@@ -25,22 +25,14 @@ import (
 //     writes them, sorted by key, only when they fill rebuildMemory (or at
 //     Finish), so a link updated soon after its creation is written once.
 //   - It writes no index entry until Finish, which derives every index
-//     from the final records, sorts the entries and inserts them in key
-//     order: each page of an index is written about once, where Apply
-//     rewrites a page for almost every new link (tokens are random, so new
-//     entries of by_token land all over its B+tree), and entries that a
-//     later event would remove again are never written.
+//     from the final records (index entries are a function of a link's
+//     record), sorts the entries and inserts them in key order: each page
+//     of an index is written about once, where Apply may rewrite a page
+//     for each new entry, and entries that a later event would remove
+//     again are never written.
 //   - Its file skips fsync (Options.NoSync): until Finish renames it over
 //     the store's file, it is nobody's read model, and a crash leaves only
 //     a file that the next Rebuild deletes.
-//
-// Index entries are a function of each link's final record, which is what
-// makes deriving them at the end exact, with one exception: by_token, where
-// two links could claim one token and Apply keeps whichever claimed it
-// last. Finish detects a token ever held by two links (it remembers the
-// tokens that links gave up) and then fails with errSharedToken instead of
-// guessing; the caller applies the stream with Apply instead. Tokens are
-// 256 random bits, so only a corrupt or forged stream can do that.
 //
 // A Rebuild is used from one goroutine. The store answers queries from its
 // own file meanwhile, and Checkpoint stays where it was (0) until Finish.
@@ -49,19 +41,17 @@ type Rebuild struct {
 	path string
 	db   *bolt.DB
 
-	last     uint64                  // sequence of the last record taken
-	links    map[string]*pendingLink // states not yet written, by idKey
-	arena    arena                   // memory of the pending records and keys
-	files    []pendingFile
-	skips    []skip
-	held     int     // bytes held by the above
-	released []claim // tokens that links gave up, kept to the end
-	claims   arena   // their memory
-	stopped  error   // why the rebuild cannot go on, wrapping ErrStopped
-	failed   error   // a write failed: Apply and Finish refuse
-	memory   int     // rebuildMemory; tests make it small
-	nlinks   int     // links taken, an estimate of how many there are
-	batch    int     // insertBatch; tests make it small
+	last    uint64                  // sequence of the last record taken
+	links   map[string]*pendingLink // states not yet written, by idKey
+	arena   arena                   // memory of the pending records and keys
+	files   []pendingFile
+	skips   []skip
+	held    int   // bytes held by the above
+	stopped error // why the rebuild cannot go on, wrapping ErrStopped
+	failed  error // a write failed: Apply and Finish refuse
+	memory  int   // rebuildMemory; tests make it small
+	nlinks  int   // links taken, an estimate of how many there are
+	batch   int   // insertBatch; tests make it small
 	// index finds the links written, or being written, by id; the store
 	// takes it over in Finish.
 	index   *idIndex
@@ -83,11 +73,6 @@ type pendingFile struct {
 	file events.FileState
 }
 
-// claim is a token and the linkKey of a link that held it.
-type claim struct {
-	token, key []byte
-}
-
 // rebuildMemory bounds the bytes a Rebuild holds before it writes them:
 // pending link states while events arrive (while one such batch is being
 // written the next fills, so up to twice this), and half of it in index
@@ -101,10 +86,6 @@ const rebuildMemory = 128 << 20
 // bbolt's default split leaves such pages half empty; fuller pages make a
 // smaller file and fewer pages to write.
 const rebuildFill = 0.9
-
-// errSharedToken is returned by Finish when the stream gave one token to
-// two links; see Rebuild.
-var errSharedToken = errors.New("projections: rebuild: a token was held by two links; apply the stream instead")
 
 // Rebuild starts a rebuild of the store's read model, which must be empty
 // (Checkpoint 0), in a new file next to the store's. Give it the stream
@@ -259,14 +240,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, ev *events.LinkView) erro
 		ok = orderKey(ev.Created, seq)
 	}
 	rec := recordOfView(&r.arena, ev, ok)
-	if p != nil {
-		if old := recordToken(p.rec); len(old) > 0 && !bytes.Equal(old, recordToken(rec)) {
-			c := r.claims.alloc(len(old) + len(p.key))
-			copy(c, old)
-			copy(c[len(old):], p.key)
-			r.released = append(r.released, claim{token: c[:len(old)], key: c[len(old):]})
-		}
-	} else {
+	if p == nil {
 		p = r.pend(ik, linkKey(mode, ok))
 		r.nlinks++
 	}
@@ -371,9 +345,8 @@ func (r *Rebuild) waitWrite() error {
 
 // Finish writes what the rebuild holds, builds the indexes, and puts the
 // file in place of the store's, whose Checkpoint then jumps to the
-// rebuild's. It fails with errSharedToken (see Rebuild) when the indexes
-// cannot be derived from the records. The rebuild is over either way; on
-// error, its file is deleted and the store keeps its own.
+// rebuild's. The rebuild is over either way; on error, its file is deleted
+// and the store keeps its own.
 func (r *Rebuild) Finish() (err error) {
 	if r.db == nil {
 		return errors.New("projections: rebuild: finished or aborted")
@@ -434,7 +407,6 @@ var indexBuckets = [numIndexes][]byte{
 	idxCreated:  bucketCreated,
 	idxFile:     bucketFile,
 	idxDeadline: bucketDeadline,
-	idxToken:    bucketToken,
 }
 
 // buildIndexes derives every index entry from the records, in rounds of
@@ -451,7 +423,7 @@ func (r *Rebuild) buildIndexes() error {
 	}
 	var scratch arena
 	var from []byte // the first link key of the next round; nil: done
-	for round := 0; ; round++ {
+	for {
 		for i := range runs {
 			runs[i].reset()
 		}
@@ -489,7 +461,7 @@ func (r *Rebuild) buildIndexes() error {
 		}
 		wg.Wait()
 		for i := range runs {
-			if err := r.insert(i, &runs[i], round > 0); err != nil {
+			if err := r.insert(i, &runs[i]); err != nil {
 				return fmt.Errorf("projections: rebuild: indexes: %w", err)
 			}
 		}
@@ -498,7 +470,7 @@ func (r *Rebuild) buildIndexes() error {
 		}
 		from = next
 	}
-	return r.checkReleased()
+	return nil
 }
 
 // insertBatch is how many sorted entries buildIndexes inserts per
@@ -508,22 +480,15 @@ func (r *Rebuild) buildIndexes() error {
 // each transaction touches the pages after the previous one's.
 const insertBatch = 1 << 12
 
-// insert inserts the sorted entries of run into index i. Into an index
-// that already holds entries (merged), a token must not be there yet.
-func (r *Rebuild) insert(i int, run *indexRun, merged bool) error {
+// insert inserts the sorted entries of run into index i.
+func (r *Rebuild) insert(i int, run *indexRun) error {
 	for start := 0; start < len(run.refs); start += r.batch {
 		refs := run.refs[start:min(start+r.batch, len(run.refs))]
 		err := r.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(indexBuckets[i])
 			b.FillPercent = rebuildFill
-			for j, e := range refs {
-				key, val := run.key(e), run.val(e)
-				if i == idxToken {
-					if start+j > 0 && bytes.Equal(run.key(run.refs[start+j-1]), key) || merged && b.Get(key) != nil {
-						return errSharedToken
-					}
-				}
-				if err := b.Put(key, val); err != nil {
+			for _, e := range refs {
+				if err := b.Put(run.key(e), run.val(e)); err != nil {
 					return err
 				}
 			}
@@ -577,25 +542,6 @@ func (run *indexRun) sort() {
 // free again once a round is committed.
 func (run *indexRun) reset() {
 	run.buf, run.refs = run.buf[:0], run.refs[:0]
-}
-
-// checkReleased fails with errSharedToken when a token that a link gave up
-// was also held by another link.
-func (r *Rebuild) checkReleased() error {
-	cl := r.released
-	slices.SortFunc(cl, func(a, b claim) int { return bytes.Compare(a.token, b.token) })
-	return r.db.View(func(tx *bolt.Tx) error {
-		tokens := tx.Bucket(bucketToken)
-		for i, c := range cl {
-			if i > 0 && bytes.Equal(cl[i-1].token, c.token) && !bytes.Equal(cl[i-1].key, c.key) {
-				return errSharedToken
-			}
-			if v := tokens.Get(c.token); v != nil && !bytes.Equal(v, c.key) {
-				return errSharedToken
-			}
-		}
-		return nil
-	})
 }
 
 // replace closes the store's file, renames the file at path over it and
@@ -669,18 +615,4 @@ func syncDir(dir string) error {
 func recordVersion(rec []byte) (uint64, bool) {
 	d, _, v := recordBody(rec)
 	return v, d.err == nil
-}
-
-// recordToken returns the token of a record, a slice of it; none for a
-// tombstone.
-func recordToken(rec []byte) []byte {
-	d, _, _ := recordBody(rec)
-	if d.err != nil || rec[1]&recordDeleted != 0 {
-		return nil
-	}
-	for _, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
-		d.time(rec[1]&f != 0)
-	}
-	d.bytes() // file id
-	return d.bytes()
 }
