@@ -138,6 +138,12 @@ func decodeRecord(key, val []byte, withMetadata bool) (stored, error) {
 	return s, nil
 }
 
+// recordVersion reads the version of a record.
+func recordVersion(rec []byte) (uint64, bool) {
+	d, _, v := recordBody(rec)
+	return v, d.err == nil
+}
+
 // recordID returns the id of a record, a slice of it, and false when the
 // record is too short to hold one.
 func recordID(rec []byte) ([]byte, bool) {
