@@ -320,16 +320,12 @@ func TestRebuild_Store(t *testing.T) {
 		}
 		waited := make(chan error, 1)
 		go func() { waited <- s.WaitFor(context.Background(), st.seq()) }()
+		<-s.Hurry() // waiting, on the store's own file
 		if err := r.Finish(); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case err := <-waited:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("WaitFor did not return after Finish")
+		if err := <-waited; err != nil {
+			t.Fatal(err)
 		}
 		if _, err := s.Get(st.order[1].Mode, st.order[1].ID); err != nil {
 			t.Errorf("Get after the rebuild: %v", err)
