@@ -13,10 +13,6 @@ import "strings"
 // tokens, which would take a random insert into a B+tree for every link
 // created. Stripe's public file-link URLs name their link too. The id says
 // nothing secret: it is the link's API id, usable only with an API key.
-//
-// Links made before this format have a token that is the secret alone (43
-// characters, no dot). Such a token names no link; the read model keeps an
-// index of those tokens only, so their URLs keep working.
 const (
 	// SecretLen is the length of a token's secret.
 	SecretLen = 43
@@ -29,17 +25,14 @@ const (
 func LinkToken(linkID, secret string) string { return linkID + string(tokenSep) + secret }
 
 // ParseToken checks the shape of a token, before any lookup, and returns
-// the link id it names: "" for a token of the first format (a secret
-// alone). ok is false for anything that is not a token.
+// the link id it names. ok is false for anything that is not a token.
 func ParseToken(s string) (linkID string, ok bool) {
-	secret := s
-	if i := strings.LastIndexByte(s, tokenSep); i >= 0 {
-		linkID, secret = s[:i], s[i+1:]
-		if !strings.HasPrefix(linkID, "link_") || !ValidID(linkID) {
-			return "", false
-		}
+	i := strings.LastIndexByte(s, tokenSep)
+	if i < 0 {
+		return "", false
 	}
-	if len(secret) != SecretLen {
+	linkID, secret := s[:i], s[i+1:]
+	if !strings.HasPrefix(linkID, "link_") || !ValidID(linkID) || len(secret) != SecretLen {
 		return "", false
 	}
 	for i := 0; i < len(secret); i++ {
@@ -49,16 +42,4 @@ func ParseToken(s string) (linkID string, ok bool) {
 		}
 	}
 	return linkID, true
-}
-
-// NamesLink reports whether token is of the format that names its link,
-// which the read model does not index: it holds the separator. T is
-// string or []byte, for readers of stored bytes.
-func NamesLink[T string | []byte](token T) bool {
-	for i := 0; i < len(token); i++ {
-		if token[i] == tokenSep {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,26 @@ func Unmarshal(b []byte) (Event, error) {
 // UnmarshalEnvelope decodes and checks the envelope without decoding the
 // payload; readers that only need the state after the event (Envelope.Link)
 // use it. Its errors wrap ErrMalformed or ErrUnsupported.
+//
+// It reads b with parseEnvelope, and what that parser does not accept
+// with encoding/json (unmarshalEnvelopeJSON), which defines the result:
+// FuzzUnmarshalEnvelope holds the two to the same envelopes and errors.
 func UnmarshalEnvelope(b []byte) (Envelope, error) {
+	var env Envelope
+	if !parseEnvelope(b, &env) {
+		return unmarshalEnvelopeJSON(b)
+	}
+	if err := env.check(env.ID != ""); err != nil {
+		return Envelope{}, err
+	}
+	// Data owns its memory, as with encoding/json: b may be reused.
+	env.Data = bytes.Clone(env.Data)
+	return env, nil
+}
+
+// unmarshalEnvelopeJSON is UnmarshalEnvelope by encoding/json: the
+// reference decoding of the contract.
+func unmarshalEnvelopeJSON(b []byte) (Envelope, error) {
 	// One pass over the bytes. The schema number is checked before
 	// anything else, so that an event of a newer schema is reported as
 	// unsupported whatever else changed in it; only when decoding fails is
@@ -84,24 +104,23 @@ func UnmarshalEnvelope(b []byte) (Envelope, error) {
 		}
 		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if err := env.Check(); err != nil {
+	if err := env.check(env.ID != ""); err != nil {
 		return Envelope{}, err
 	}
 	return env, nil
 }
 
-// Check reports whether e, as decoded from JSON, is an envelope that
-// UnmarshalEnvelope accepts: a schema this version reads (checked first),
-// the required fields, a known type and a link state that matches. A reader
-// with a decoder of its own runs it on what it decoded, so that it accepts
-// and refuses exactly what UnmarshalEnvelope does. Its errors wrap
+// check reports whether e, as decoded, is an envelope that this version
+// accepts: a schema it reads (checked first), the required fields, a known
+// type and a link state that matches. hasID says whether the event id is
+// set, which DecodeLinkView checks without keeping the id. Its errors wrap
 // ErrMalformed or ErrUnsupported.
-func (e *Envelope) Check() error {
+func (e *Envelope) check(hasID bool) error {
 	if err := schemaSupported(e.Schema); err != nil {
 		return err
 	}
 	switch {
-	case e.ID == "" || e.LinkID == "" || e.Version == 0 || !e.Mode.Valid() || e.Type == "":
+	case !hasID || e.LinkID == "" || e.Version == 0 || !e.Mode.Valid() || e.Type == "":
 		return fmt.Errorf("%w: missing id, type, link_id, version or mode", ErrMalformed)
 	case len(e.Data) == 0 || string(e.Data) == "null":
 		return fmt.Errorf("%w: no data", ErrMalformed)
@@ -118,7 +137,8 @@ func (e *Envelope) Check() error {
 }
 
 // checkSchema reads only the schema number: UnmarshalFile checks it first,
-// and unmarshal falls back on it when the whole envelope does not decode.
+// and unmarshalEnvelopeJSON falls back on it when the whole envelope does
+// not decode.
 func checkSchema(b []byte) error {
 	var head struct {
 		Schema int `json:"schema"`

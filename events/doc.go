@@ -14,6 +14,13 @@
 // link's latest event therefore restores the aggregate without a replay, and a
 // subscriber needs no lookups to act on an event.
 //
-// This package imports only the standard library and never decides business
-// rules; those live in package domain.
+// The package holds the one encoder (Marshal) and the one decoder
+// (Unmarshal, UnmarshalEnvelope, and DecodeLinkView for readers of the
+// whole stream) of the contract. encoding/json on the types of this package
+// defines the bytes; Marshal writes them without reflection and the decoder
+// reads them with a parser of its own, both falling back on encoding/json
+// for what they do not handle, and both fuzzed against it.
+//
+// This package imports only the standard library (TestDeps checks it) and
+// never decides business rules; those live in package domain.
 package events

@@ -1,9 +1,8 @@
 package events
 
 import (
+	"strconv"
 	"time"
-
-	"github.com/filelinks/filelinks/internal/jsonenc"
 )
 
 // appendEvent appends e's envelope, with Schema, Type and Data taken from
@@ -17,51 +16,51 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 	ok := true
 	tm := func(t time.Time) {
 		if ok {
-			b, ok = jsonenc.AppendTime(b, t)
+			b, ok = appendTime(b, t)
 		}
 	}
 	tp := func(t *time.Time) {
 		if ok {
-			b, ok = jsonenc.AppendTimePtr(b, t)
+			b, ok = appendTimePtr(b, t)
 		}
 	}
 	env := &e.Envelope
 	b = append(b, `{"schema":`...)
-	b = jsonenc.AppendInt(b, Schema)
+	b = strconv.AppendInt(b, Schema, 10)
 	b = append(b, `,"id":`...)
-	b = jsonenc.AppendString(b, env.ID)
+	b = appendString(b, env.ID)
 	b = append(b, `,"type":`...)
-	b = jsonenc.AppendString(b, e.Payload.EventType())
+	b = appendString(b, e.Payload.EventType())
 	b = append(b, `,"link_id":`...)
-	b = jsonenc.AppendString(b, env.LinkID)
+	b = appendString(b, env.LinkID)
 	b = append(b, `,"mode":`...)
-	b = jsonenc.AppendString(b, string(env.Mode))
+	b = appendString(b, string(env.Mode))
 	b = append(b, `,"version":`...)
-	b = jsonenc.AppendUint(b, env.Version)
+	b = strconv.AppendUint(b, env.Version, 10)
 	b = append(b, `,"time":`...)
 	tm(env.Time)
 	a := &env.Audit
 	b = append(b, `,"audit":{"actor":`...)
-	b = jsonenc.AppendString(b, a.Actor)
+	b = appendString(b, a.Actor)
 	for _, f := range [...]struct{ name, v string }{
 		{`,"key_id":`, a.KeyID}, {`,"request_id":`, a.RequestID}, {`,"idempotency_key":`, a.IdempotencyKey},
 	} {
 		if f.v != "" {
 			b = append(b, f.name...)
-			b = jsonenc.AppendString(b, f.v)
+			b = appendString(b, f.v)
 		}
 	}
 	b = append(b, `},"data":`...)
 	switch p := e.Payload.(type) {
 	case LinkCreated:
 		b = append(b, `{"file_id":`...)
-		b = jsonenc.AppendString(b, p.FileID)
+		b = appendString(b, p.FileID)
 		b = append(b, `,"token":`...)
-		b = jsonenc.AppendString(b, p.Token)
+		b = appendString(b, p.Token)
 		b = append(b, `,"expires_at":`...)
 		tp(p.ExpiresAt)
 		b = append(b, `,"metadata":`...)
-		b = jsonenc.AppendStringMap(b, p.Metadata)
+		b = appendStringMap(b, p.Metadata)
 		b = append(b, '}')
 	case LinkUpdated:
 		b = append(b, '{')
@@ -85,16 +84,16 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 		}
 		if len(p.MetadataSet) > 0 {
 			sep(`"metadata_set":`)
-			b = jsonenc.AppendStringMap(b, p.MetadataSet)
+			b = appendStringMap(b, p.MetadataSet)
 		}
 		if len(p.MetadataUnset) > 0 {
 			sep(`"metadata_unset":`)
-			b = jsonenc.AppendStrings(b, p.MetadataUnset)
+			b = appendStrings(b, p.MetadataUnset)
 		}
 		b = append(b, '}')
 	case LinkExpired:
 		b = append(b, `{"reason":`...)
-		b = jsonenc.AppendString(b, p.Reason)
+		b = appendString(b, p.Reason)
 		b = append(b, `,"deadline":`...)
 		tm(p.Deadline)
 		b = append(b, '}')
@@ -105,13 +104,13 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 	}
 	l := &env.Link
 	b = append(b, `,"link":{"id":`...)
-	b = jsonenc.AppendString(b, l.ID)
+	b = appendString(b, l.ID)
 	b = append(b, `,"mode":`...)
-	b = jsonenc.AppendString(b, string(l.Mode))
+	b = appendString(b, string(l.Mode))
 	b = append(b, `,"file_id":`...)
-	b = jsonenc.AppendString(b, l.FileID)
+	b = appendString(b, l.FileID)
 	b = append(b, `,"token":`...)
-	b = jsonenc.AppendString(b, l.Token)
+	b = appendString(b, l.Token)
 	b = append(b, `,"created":`...)
 	tm(l.Created)
 	b = append(b, `,"expires_at":`...)
@@ -121,9 +120,9 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 	b = append(b, `,"deleted_at":`...)
 	tp(l.DeletedAt)
 	b = append(b, `,"metadata":`...)
-	b = jsonenc.AppendStringMap(b, l.Metadata)
+	b = appendStringMap(b, l.Metadata)
 	b = append(b, `,"version":`...)
-	b = jsonenc.AppendUint(b, l.Version)
+	b = strconv.AppendUint(b, l.Version, 10)
 	b = append(b, `}}`...)
 	return b, ok
 }

@@ -39,7 +39,7 @@ func (s *Store) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo, &s.decoded, true)
+	dec := startDecoding(todo, &s.decoded)
 	defer dec.wait()
 
 	var res applyResult
@@ -107,7 +107,6 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 	w.indexes[idxCreated] = tx.Bucket(bucketCreated)
 	w.indexes[idxFile] = tx.Bucket(bucketFile)
 	w.indexes[idxDeadline] = tx.Bucket(bucketDeadline)
-	w.indexes[idxToken] = tx.Bucket(bucketToken)
 	skipped := tx.Bucket(bucketSkipped)
 	start := res.last
 	for i, r := range recs {
@@ -123,7 +122,7 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 			}
 			res.applied++
 		case d.err == nil:
-			if err := w.apply(r.Seq, d); err != nil {
+			if err := w.apply(r.Seq, &d.view); err != nil {
 				return fmt.Errorf("seq %d: %w", r.Seq, err)
 			}
 			res.applied++
@@ -146,15 +145,14 @@ func applyTx(tx *bolt.Tx, ids *idIndex, created *newLinks, recs []events.Record,
 	return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(res.last))
 }
 
-// apply makes the link's stored state the state after the event d, unless
-// it already holds that version or a later one (recordOfEvent).
-func (w *writer) apply(seq uint64, d *decoded) error {
-	mode, _ := modeByte(d.env.Mode) // decode checked it
-	st := &d.env.Link
-	key, v := w.created.find(w.links, mode, st.ID)
+// apply makes the link's stored state the state after the event ev,
+// unless it already holds that version or a later one (recordOfView).
+func (w *writer) apply(seq uint64, ev *events.LinkView) error {
+	mode, _ := modeByte(ev.Mode) // DecodeLinkView checked it
+	key, v := w.created.find(w.links, mode, ev.LinkID)
 	if key == nil {
 		var err error
-		if key, v, err = w.ids.find(w.links, mode, st.ID); err != nil {
+		if key, v, err = w.ids.find(w.links, mode, ev.LinkID); err != nil {
 			return err
 		}
 	}
@@ -165,7 +163,7 @@ func (w *writer) apply(seq uint64, d *decoded) error {
 		if !good {
 			return fmt.Errorf("%w: key %x", errCorrupt, key)
 		}
-		if version >= st.Version {
+		if version >= ev.Version {
 			return nil
 		}
 		var err error
@@ -176,11 +174,11 @@ func (w *writer) apply(seq uint64, d *decoded) error {
 		ok = w.arena.alloc(okLen)
 		copy(ok, v[2:recordHead])
 	} else {
-		ok = orderKey(st.Created, seq)
+		ok = orderKey(ev.Created, seq)
 		key = linkKey(mode, ok)
-		w.created.add(mode, st.ID, seq)
+		w.created.add(mode, ev.LinkID, seq)
 	}
-	rec := recordOfEvent(&w.arena, d, ok)
+	rec := recordOfView(&w.arena, ev, ok)
 	newSet, err := entriesOfRecord(&w.arena, key, rec)
 	if err != nil {
 		return err

@@ -149,7 +149,7 @@ func TestStore_Apply(t *testing.T) {
 		s, _ := openStore(t, Options{})
 		applyAll(t, s, st.recs, 500)
 		err := s.db.View(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketCreated, bucketFile, bucketDeadline, bucketToken} {
+			for _, name := range [][]byte{bucketCreated, bucketFile, bucketDeadline} {
 				if k, _ := tx.Bucket(name).Cursor().First(); k != nil {
 					t.Errorf("bucket %s still holds %q", name, k)
 				}
@@ -272,7 +272,7 @@ func TestStore_Apply(t *testing.T) {
 // linksOnly dumps the links and their indexes, not the checkpoint.
 func linksOnly(t *testing.T, s *Store) string {
 	t.Helper()
-	return dump(t, s, bucketLinks, bucketCreated, bucketFile, bucketDeadline, bucketToken)
+	return dump(t, s, bucketLinks, bucketCreated, bucketFile, bucketDeadline)
 }
 
 // dump returns every key and value of the buckets.

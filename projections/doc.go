@@ -39,8 +39,6 @@
 //	by_file      mode|file id|0x00|class|order key → id
 //	by_deadline  mode|expires_at|order key → id and file id, for the links
 //	             with an expiry and no LinkExpired yet
-//	by_token     token → links key, only for tokens that do not name
-//	             their link (the first token format)
 //	meta         "checkpoint" → sequence, "schema" → layout version
 //	skipped      sequence → why that event was skipped as malformed
 //	files, files_by_created, files_by_purpose: the same for files, which

@@ -32,7 +32,7 @@ var (
 )
 
 // decodeFile reads a file event and checks what the keys rely on.
-func decodeFile(b []byte) decoded {
+func decodeFile(b []byte) (*events.FileState, error) {
 	fe, err := events.UnmarshalFile(b)
 	switch {
 	case err != nil:
@@ -42,9 +42,9 @@ func decodeFile(b []byte) decoded {
 		err = fmt.Errorf("%w: invalid purpose", events.ErrMalformed)
 	}
 	if err != nil {
-		return decoded{err: err}
+		return nil, err
 	}
-	return decoded{file: &fe.File}
+	return &fe.File, nil
 }
 
 // applyFile stores a new file; a file already stored stays as it is.

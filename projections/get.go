@@ -49,18 +49,9 @@ func (s *Store) GetByToken(token string) (domain.Link, error) {
 		return domain.Link{}, tokenNotFound()
 	}
 	err := s.view(func(tx *bolt.Tx) error {
+		// The token names its link: the link is found by its id, in one
+		// mode or the other (ids are unique across modes).
 		links := tx.Bucket(bucketLinks)
-		if id == "" { // a token of the first format, found through by_token
-			key := tx.Bucket(bucketToken).Get([]byte(token))
-			if key == nil {
-				return nil
-			}
-			var err error
-			l, found, err = loadLink(links, key)
-			return err
-		}
-		// A token that names its link: the link is found by its id, in
-		// one mode or the other (ids are unique across modes).
 		for _, mode := range modeBytes {
 			key, v, err := s.ids.find(links, mode, id)
 			if err != nil {

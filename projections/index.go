@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/filelinks/filelinks/domain"
 )
 
 // The indexes. Each holds one entry per live (not deleted) link, keyed so
@@ -25,7 +23,6 @@ const (
 	idxCreated = iota
 	idxFile
 	idxDeadline
-	idxToken
 	numIndexes
 )
 
@@ -78,7 +75,7 @@ func entriesOfRecord(a *arena, key, rec []byte) (indexSet, error) {
 		}
 		times[i], d.b = d.b[:timeLen], d.b[timeLen:]
 	}
-	fileID, token := d.bytes(), d.bytes()
+	fileID := d.bytes()
 	if d.err != nil {
 		return set, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}
@@ -86,14 +83,14 @@ func entriesOfRecord(a *arena, key, rec []byte) (indexSet, error) {
 	if times[1] != nil {
 		class = classExpired
 	}
-	addEntries(&set, a, key[0], id, fileID, token, rec[2:recordHead], class, times[0])
+	addEntries(&set, a, key[0], id, fileID, rec[2:recordHead], class, times[0])
 	return set, nil
 }
 
 // addEntries adds the index entries of a live link to set, with keys and
 // values in a: deadline is its expires_at as putTime writes it, nil when
 // it has none.
-func addEntries[T string | []byte](set *indexSet, a *arena, mode byte, id, fileID, token T, ok []byte, class byte, deadline []byte) {
+func addEntries(set *indexSet, a *arena, mode byte, id, fileID, ok []byte, class byte, deadline []byte) {
 	idv := a.alloc(len(id))
 	copy(idv, id)
 
@@ -112,14 +109,6 @@ func addEntries[T string | []byte](set *indexSet, a *arena, mode byte, id, fileI
 		v = append(append(append(v, byte(len(id))), id...), fileID...)
 		set.add(idxDeadline, k, v)
 	}
-	// A token that names its link is found through the link's key
-	// (domain.ParseToken); only tokens of the first format are indexed.
-	if len(token) > 0 && !domain.NamesLink(token) {
-		tk := a.alloc(len(token))
-		copy(tk, token)
-		v := a.alloc(linkKeyLen)[:0]
-		set.add(idxToken, tk, append(append(v, mode), ok[timeLen:]...))
-	}
 }
 
 // reindex replaces the entries old by the entries new, touching only the
@@ -131,11 +120,7 @@ func reindex(buckets *[numIndexes]*bolt.Bucket, old, new *indexSet) error {
 		if new.find(o.index, o.key) != nil {
 			continue
 		}
-		b := buckets[o.index]
-		if o.index == idxToken && !bytes.Equal(b.Get(o.key), o.val) {
-			continue // the token now belongs to another link; leave it
-		}
-		if err := b.Delete(o.key); err != nil {
+		if err := buckets[o.index].Delete(o.key); err != nil {
 			return fmt.Errorf("projections: delete index entry: %w", err)
 		}
 	}

@@ -14,13 +14,12 @@ var (
 	bucketCreated  = []byte("by_created")  // mode|class|orderKey → entry value
 	bucketFile     = []byte("by_file")     // mode|fileID|0x00|class|orderKey → entry value
 	bucketDeadline = []byte("by_deadline") // mode|deadline|orderKey → entry value with file id
-	bucketToken    = []byte("by_token")    // token → link key, for tokens that name no link (domain.ParseToken)
 	bucketMeta     = []byte("meta")        // keyCheckpoint, keySchema
 	bucketSkipped  = []byte("skipped")     // seq → why the event was skipped
 )
 
 var allBuckets = [][]byte{
-	bucketLinks, bucketCreated, bucketFile, bucketDeadline, bucketToken, bucketMeta, bucketSkipped,
+	bucketLinks, bucketCreated, bucketFile, bucketDeadline, bucketMeta, bucketSkipped,
 	bucketFiles, bucketFilesByCreated, bucketFilesByPurpose,
 }
 
@@ -30,8 +29,10 @@ var (
 )
 
 // schemaVersion is the layout of the read model in the file. Version 2
-// keys links by the sequence that created them instead of by id.
-const schemaVersion = 2
+// keys links by the sequence that created them instead of by id; version 3
+// has no by_token bucket (tokens name their link, domain.ParseToken), which
+// Digest, reading every bucket, would otherwise find in an older file.
+const schemaVersion = 3
 
 // Mode bytes, the first byte of every per-mode key.
 const (

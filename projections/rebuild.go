@@ -1,14 +1,10 @@
 package projections
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
-	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -24,22 +20,14 @@ import (
 //     writes them, sorted by key, only when they fill rebuildMemory (or at
 //     Finish), so a link updated soon after its creation is written once.
 //   - It writes no index entry until Finish, which derives every index
-//     from the final records, sorts the entries and inserts them in key
-//     order: each page of an index is written about once, where Apply
-//     rewrites a page for almost every new link (tokens are random, so new
-//     entries of by_token land all over its B+tree), and entries that a
-//     later event would remove again are never written.
+//     from the final records (index entries are a function of a link's
+//     record), sorts the entries and inserts them in key order: each page
+//     of an index is written about once, where Apply may rewrite a page
+//     for each new entry, and entries that a later event would remove
+//     again are never written.
 //   - Its file skips fsync (Options.NoSync): until Finish renames it over
 //     the store's file, it is nobody's read model, and a crash leaves only
 //     a file that the next Rebuild deletes.
-//
-// Index entries are a function of each link's final record, which is what
-// makes deriving them at the end exact, with one exception: by_token, where
-// two links could claim one token and Apply keeps whichever claimed it
-// last. Finish detects a token ever held by two links (it remembers the
-// tokens that links gave up) and then fails with errSharedToken instead of
-// guessing; the caller applies the stream with Apply instead. Tokens are
-// 256 random bits, so only a corrupt or forged stream can do that.
 //
 // A Rebuild is used from one goroutine. The store answers queries from its
 // own file meanwhile, and Checkpoint stays where it was (0) until Finish.
@@ -48,19 +36,17 @@ type Rebuild struct {
 	path string
 	db   *bolt.DB
 
-	last     uint64                  // sequence of the last record taken
-	links    map[string]*pendingLink // states not yet written, by idKey
-	arena    arena                   // memory of the pending records and keys
-	files    []pendingFile
-	skips    []skip
-	held     int     // bytes held by the above
-	released []claim // tokens that links gave up, kept to the end
-	claims   arena   // their memory
-	stopped  error   // why the rebuild cannot go on, wrapping ErrStopped
-	failed   error   // a write failed: Apply and Finish refuse
-	memory   int     // rebuildMemory; tests make it small
-	nlinks   int     // links taken, an estimate of how many there are
-	batch    int     // insertBatch; tests make it small
+	last    uint64                  // sequence of the last record taken
+	links   map[string]*pendingLink // states not yet written, by idKey
+	arena   arena                   // memory of the pending records and keys
+	files   []pendingFile
+	skips   []skip
+	held    int   // bytes held by the above
+	stopped error // why the rebuild cannot go on, wrapping ErrStopped
+	failed  error // a write failed: Apply and Finish refuse
+	memory  int   // rebuildMemory; tests make it small
+	nlinks  int   // links taken, an estimate of how many there are
+	batch   int   // insertBatch; tests make it small
 	// index finds the links written, or being written, by id; the store
 	// takes it over in Finish.
 	index   *idIndex
@@ -71,7 +57,7 @@ type Rebuild struct {
 // pendingLink is the latest state of a link that a Rebuild knows of.
 type pendingLink struct {
 	key     []byte // linkKey
-	rec     []byte // its record, see encodeRecord
+	rec     []byte // its record, see recordOfView
 	version uint64
 	written bool // rec is what the file holds
 	indexed bool // in Rebuild.index: written, or being written, before
@@ -80,11 +66,6 @@ type pendingLink struct {
 type pendingFile struct {
 	seq  uint64
 	file events.FileState
-}
-
-// claim is a token and the linkKey of a link that held it.
-type claim struct {
-	token, key []byte
 }
 
 // rebuildMemory bounds the bytes a Rebuild holds before it writes them:
@@ -100,10 +81,6 @@ const rebuildMemory = 128 << 20
 // bbolt's default split leaves such pages half empty; fuller pages make a
 // smaller file and fewer pages to write.
 const rebuildFill = 0.9
-
-// errSharedToken is returned by Finish when the stream gave one token to
-// two links; see Rebuild.
-var errSharedToken = errors.New("projections: rebuild: a token was held by two links; apply the stream instead")
 
 // Rebuild starts a rebuild of the store's read model, which must be empty
 // (Checkpoint 0), in a new file next to the store's. Give it the stream
@@ -167,7 +144,7 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	dec := startDecoding(todo, &r.decoded, true)
+	dec := startDecoding(todo, &r.decoded)
 	defer dec.wait()
 	var res applyResult
 	err := r.db.View(func(tx *bolt.Tx) error {
@@ -184,7 +161,7 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 				r.held += 256
 				res.applied++
 			case d.err == nil:
-				if err := r.fold(links, rec.Seq, d); err != nil {
+				if err := r.fold(links, rec.Seq, &d.view); err != nil {
 					return fmt.Errorf("seq %d: %w", rec.Seq, err)
 				}
 				res.applied++
@@ -220,13 +197,12 @@ func (r *Rebuild) Apply(recs []events.Record) error {
 	return r.stopped
 }
 
-// fold makes the link state of d the latest state of its link, unless the
+// fold makes the link state of ev the latest state of its link, unless the
 // link already has that version or a later one: what Apply's writer does,
 // in memory.
-func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
-	mode, _ := modeByte(d.env.Mode) // decode checked it
-	st := &d.env.Link
-	ik := idKey(mode, st.ID)
+func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, ev *events.LinkView) error {
+	mode, _ := modeByte(ev.Mode) // DecodeLinkView checked it
+	ik := idKey(mode, ev.LinkID)
 	p := r.links[string(ik)]
 	if w := r.writing; p == nil && w != nil {
 		if q := w.links[string(ik)]; q != nil {
@@ -236,7 +212,7 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 		}
 	}
 	if p == nil {
-		key, v, err := r.index.find(links, mode, st.ID)
+		key, v, err := r.index.find(links, mode, ev.LinkID)
 		if err != nil {
 			return err
 		}
@@ -249,28 +225,21 @@ func (r *Rebuild) fold(links *bolt.Bucket, seq uint64, d *decoded) error {
 			p.rec, p.version, p.written, p.indexed = r.copy(v), version, true, true
 		}
 	}
-	if p != nil && p.version >= st.Version {
+	if p != nil && p.version >= ev.Version {
 		return nil
 	}
 	var ok []byte
 	if p != nil {
 		ok = p.rec[2:recordHead] // the order key never changes
 	} else {
-		ok = orderKey(st.Created, seq)
+		ok = orderKey(ev.Created, seq)
 	}
-	rec := recordOfEvent(&r.arena, d, ok)
-	if p != nil {
-		if old := recordToken(p.rec); len(old) > 0 && !bytes.Equal(old, recordToken(rec)) {
-			c := r.claims.alloc(len(old) + len(p.key))
-			copy(c, old)
-			copy(c[len(old):], p.key)
-			r.released = append(r.released, claim{token: c[:len(old)], key: c[len(old):]})
-		}
-	} else {
+	rec := recordOfView(&r.arena, ev, ok)
+	if p == nil {
 		p = r.pend(ik, linkKey(mode, ok))
 		r.nlinks++
 	}
-	p.rec, p.version, p.written = rec, st.Version, false
+	p.rec, p.version, p.written = rec, ev.Version, false
 	r.held += len(p.rec)
 	return nil
 }
@@ -290,90 +259,10 @@ func (r *Rebuild) copy(b []byte) []byte {
 	return c
 }
 
-// flush hands what the rebuild holds (links in key order, files, skips and
-// the checkpoint) to a goroutine that writes it, once the previous write
-// has ended, and starts afresh: the next events are folded while the disk
-// write runs, on the other core. Until that write commits, its links are
-// found in r.writing.links rather than in the file.
-func (r *Rebuild) flush() error {
-	if err := r.waitWrite(); err != nil {
-		return err
-	}
-	dirty := make([]*pendingLink, 0, len(r.links))
-	for ik, p := range r.links {
-		if !p.written {
-			dirty = append(dirty, p)
-		}
-		if !p.indexed {
-			r.index.add(ik[0], r.index.hashString(ik[1:]), readUint(p.key[1:]))
-		}
-	}
-	slices.SortFunc(dirty, func(a, b *pendingLink) int { return bytes.Compare(a.key, b.key) })
-	w := &rebuildWrite{links: r.links, done: make(chan error, 1)}
-	files, skips, last := r.files, r.skips, r.last
-	go func() {
-		w.done <- r.db.Update(func(tx *bolt.Tx) error {
-			links := tx.Bucket(bucketLinks)
-			links.FillPercent = rebuildFill
-			for _, p := range dirty {
-				if err := links.Put(p.key, p.rec); err != nil {
-					return err
-				}
-			}
-			for i := range files {
-				f := &files[i]
-				if err := applyFile(tx, f.seq, &f.file); err != nil {
-					return fmt.Errorf("seq %d: %w", f.seq, err)
-				}
-			}
-			skipped := tx.Bucket(bucketSkipped)
-			for _, sk := range skips {
-				if err := skipped.Put(seqKey(sk.seq), []byte(sk.err.Error())); err != nil {
-					return err
-				}
-			}
-			if last == 0 {
-				return nil
-			}
-			return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(last))
-		})
-	}()
-	r.writing = w
-	// The records stay in the old arena, which the write goroutine keeps
-	// alive until it is done.
-	r.links, r.arena, r.files, r.skips, r.held = map[string]*pendingLink{}, arena{}, nil, nil, 0
-	return nil
-}
-
-// rebuildWrite is a flush being written.
-type rebuildWrite struct {
-	links map[string]*pendingLink // what it writes (and links it had read), by idKey
-	done  chan error              // gets the result of the write
-}
-
-// waitWrite waits for the flush being written, if any, and returns its
-// error.
-func (r *Rebuild) waitWrite() error {
-	w := r.writing
-	if w == nil {
-		return nil
-	}
-	err := <-w.done
-	r.writing = nil
-	if err != nil {
-		// Its links are no longer held anywhere: the rebuild cannot
-		// finish, only be aborted.
-		r.failed = fmt.Errorf("projections: rebuild: write: %w", err)
-		return r.failed
-	}
-	return nil
-}
-
 // Finish writes what the rebuild holds, builds the indexes, and puts the
 // file in place of the store's, whose Checkpoint then jumps to the
-// rebuild's. It fails with errSharedToken (see Rebuild) when the indexes
-// cannot be derived from the records. The rebuild is over either way; on
-// error, its file is deleted and the store keeps its own.
+// rebuild's. The rebuild is over either way; on error, its file is deleted
+// and the store keeps its own.
 func (r *Rebuild) Finish() (err error) {
 	if r.db == nil {
 		return errors.New("projections: rebuild: finished or aborted")
@@ -427,259 +316,4 @@ func (r *Rebuild) Abort() error {
 		return fmt.Errorf("projections: rebuild: %w", err)
 	}
 	return nil
-}
-
-// indexBuckets are the buckets of the index slots.
-var indexBuckets = [numIndexes][]byte{
-	idxCreated:  bucketCreated,
-	idxFile:     bucketFile,
-	idxDeadline: bucketDeadline,
-	idxToken:    bucketToken,
-}
-
-// buildIndexes derives every index entry from the records, in rounds of
-// about r.memory/2 bytes: it reads the records of a round in key order,
-// sorts their entries (an index per goroutine) and inserts them in key
-// order.
-func (r *Rebuild) buildIndexes() error {
-	budget := max(r.memory/2, 1) // at least one link per round
-	var runs [numIndexes]indexRun
-	for i := range runs {
-		// Enough for every entry of a typical link in one round.
-		runs[i].buf = make([]byte, 0, min(budget/2, r.nlinks*96))
-		runs[i].refs = make([]entryRef, 0, min(budget/64, r.nlinks))
-	}
-	var scratch arena
-	var from []byte // the first link key of the next round; nil: done
-	for round := 0; ; round++ {
-		for i := range runs {
-			runs[i].reset()
-		}
-		var next []byte
-		err := r.db.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketLinks).Cursor()
-			k, v := c.First()
-			if from != nil {
-				k, v = c.Seek(from)
-			}
-			held := 0
-			for ; k != nil; k, v = c.Next() {
-				if held >= budget {
-					next = append([]byte(nil), k...)
-					return nil
-				}
-				scratch.reset()
-				set, err := entriesOfRecord(&scratch, k, v)
-				if err != nil {
-					return err
-				}
-				for i := range set.n {
-					e := &set.e[i]
-					held += runs[e.index].add(e.key, e.val)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("projections: rebuild: indexes: %w", err)
-		}
-		var wg sync.WaitGroup
-		for i := range runs {
-			wg.Go(runs[i].sort)
-		}
-		wg.Wait()
-		for i := range runs {
-			if err := r.insert(i, &runs[i], round > 0); err != nil {
-				return fmt.Errorf("projections: rebuild: indexes: %w", err)
-			}
-		}
-		if next == nil {
-			break
-		}
-		from = next
-	}
-	return r.checkReleased()
-}
-
-// insertBatch is how many sorted entries buildIndexes inserts per
-// transaction (Rebuild.batch). bbolt holds every key a transaction inserts into a page in
-// one growing node until the commit; smaller transactions keep those
-// nodes, and their reallocation, small, and since the entries are sorted,
-// each transaction touches the pages after the previous one's.
-const insertBatch = 1 << 12
-
-// insert inserts the sorted entries of run into index i. Into an index
-// that already holds entries (merged), a token must not be there yet.
-func (r *Rebuild) insert(i int, run *indexRun, merged bool) error {
-	for start := 0; start < len(run.refs); start += r.batch {
-		refs := run.refs[start:min(start+r.batch, len(run.refs))]
-		err := r.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(indexBuckets[i])
-			b.FillPercent = rebuildFill
-			for j, e := range refs {
-				key, val := run.key(e), run.val(e)
-				if i == idxToken {
-					if start+j > 0 && bytes.Equal(run.key(run.refs[start+j-1]), key) || merged && b.Get(key) != nil {
-						return errSharedToken
-					}
-				}
-				if err := b.Put(key, val); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// indexRun holds the entries of one index collected in a round: keys and
-// values in buf, located by refs. Neither holds a pointer, so the garbage
-// collector does not scan them, and each is one allocation.
-type indexRun struct {
-	buf  []byte
-	refs []entryRef
-}
-
-// entryRef locates an entry in indexRun.buf: the key at off, the value
-// right after it. Keys and values are shorter than 64 KiB (see
-// maxKeyPart).
-type entryRef struct {
-	off        uint32
-	klen, vlen uint16
-}
-
-// add appends an entry and returns the bytes it takes.
-func (run *indexRun) add(key, val []byte) int {
-	run.refs = append(run.refs, entryRef{off: uint32(len(run.buf)), klen: uint16(len(key)), vlen: uint16(len(val))})
-	run.buf = append(append(run.buf, key...), val...)
-	return len(key) + len(val) + 8
-}
-
-func (run *indexRun) key(e entryRef) []byte {
-	return run.buf[e.off : e.off+uint32(e.klen) : e.off+uint32(e.klen)]
-}
-
-func (run *indexRun) val(e entryRef) []byte {
-	start := e.off + uint32(e.klen)
-	return run.buf[start : start+uint32(e.vlen) : start+uint32(e.vlen)]
-}
-
-func (run *indexRun) sort() {
-	slices.SortFunc(run.refs, func(a, b entryRef) int { return bytes.Compare(run.key(a), run.key(b)) })
-}
-
-// reset empties the run for the next round. bbolt references the keys and
-// values passed to Put only until the transaction ends, so the memory is
-// free again once a round is committed.
-func (run *indexRun) reset() {
-	run.buf, run.refs = run.buf[:0], run.refs[:0]
-}
-
-// checkReleased fails with errSharedToken when a token that a link gave up
-// was also held by another link.
-func (r *Rebuild) checkReleased() error {
-	cl := r.released
-	slices.SortFunc(cl, func(a, b claim) int { return bytes.Compare(a.token, b.token) })
-	return r.db.View(func(tx *bolt.Tx) error {
-		tokens := tx.Bucket(bucketToken)
-		for i, c := range cl {
-			if i > 0 && bytes.Equal(cl[i-1].token, c.token) && !bytes.Equal(cl[i-1].key, c.key) {
-				return errSharedToken
-			}
-			if v := tokens.Get(c.token); v != nil && !bytes.Equal(v, c.key) {
-				return errSharedToken
-			}
-		}
-		return nil
-	})
-}
-
-// replace closes the store's file, renames the file at path over it and
-// opens that instead, with ids, the idIndex of its links, for
-// Rebuild.Finish.
-func (s *Store) replace(path string, ids *idIndex) error {
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	if s.isClosed() {
-		_ = os.Remove(path)
-		return ErrClosed
-	}
-	if ck := s.ckpt.Load(); ck != 0 {
-		_ = os.Remove(path)
-		return fmt.Errorf("projections: rebuild: the read model was applied to meanwhile (checkpoint %d)", ck)
-	}
-	s.dbMu.Lock()
-	defer s.dbMu.Unlock()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("projections: rebuild: close: %w", err)
-	}
-	renameErr := os.Rename(path, s.path)
-	if renameErr == nil {
-		renameErr = syncDir(filepath.Dir(s.path))
-	}
-	if renameErr != nil {
-		ids = nil // whichever file is there now: index it
-	}
-	ns, err := open(s.path, s.opts, ids)
-	if err == nil && s.opts.SyncOnBootChange {
-		if boot := bootID(); boot != "" {
-			if _, err = ns.markOpen(boot); err != nil {
-				_ = ns.db.Close()
-			}
-		}
-	}
-	if err != nil {
-		// The store is unusable: make it say so.
-		s.mu.Lock()
-		if !s.closed {
-			s.closed = true
-			close(s.changed)
-		}
-		s.mu.Unlock()
-		return fmt.Errorf("projections: rebuild: reopen: %w", errors.Join(renameErr, err))
-	}
-	s.db, s.bootGuard, s.ids = ns.db, ns.bootGuard, ns.ids
-	s.files.reset()
-	if renameErr != nil {
-		return fmt.Errorf("projections: rebuild: %w", renameErr)
-	}
-	s.finish(applyResult{last: ns.ckpt.Load()}, nil)
-	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// recordVersion reads the version of a record.
-func recordVersion(rec []byte) (uint64, bool) {
-	d, _, v := recordBody(rec)
-	return v, d.err == nil
-}
-
-// recordToken returns the token of a record, a slice of it; none for a
-// tombstone.
-func recordToken(rec []byte) []byte {
-	d, _, _ := recordBody(rec)
-	if d.err != nil || rec[1]&recordDeleted != 0 {
-		return nil
-	}
-	for _, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
-		d.time(rec[1]&f != 0)
-	}
-	d.bytes() // file id
-	return d.bytes()
 }

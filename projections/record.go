@@ -4,11 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/filelinks/filelinks/domain"
+	"github.com/filelinks/filelinks/events"
 )
 
 // A record is the value of a link in the links bucket. Its layout (format 2):
@@ -46,84 +45,52 @@ type stored struct {
 	deleted bool
 }
 
-// encodeRecord returns the record of s. A deleted link is kept only as a
-// tombstone (id, order key, version, deleted_at): cursors naming it must keep
-// working, but its token and metadata are of no use any more.
-func encodeRecord(a *arena, s *stored) []byte {
-	l := &s.link
-	var md []metaEntry[string]
-	if !s.deleted && len(l.Metadata) > 0 {
-		md = make([]metaEntry[string], 0, len(l.Metadata))
-		for _, k := range slices.Sorted(maps.Keys(l.Metadata)) {
-			md = append(md, metaEntry[string]{k, l.Metadata[k]})
-		}
-	}
-	return appendRecord(a, s.ok, l.ID, l.Version, s.deleted, [3]*time.Time{l.ExpiresAt, l.ExpiredAt, l.DeletedAt}, l.FileID, l.Token, md)
-}
-
-// recordOfEvent returns the record that the link event d gives its link,
-// whose order key is ok: from the event's bytes when d was read lean
-// (parseLean), from its decoded state otherwise. Apply and Rebuild both
-// write records with it, so they write the same bytes.
-func recordOfEvent(a *arena, d *decoded, ok []byte) []byte {
-	st := &d.env.Link
-	if !d.isLean {
-		return encodeRecord(a, &stored{link: domain.FromState(*st), ok: ok, deleted: st.DeletedAt != nil})
-	}
-	l := &d.lean
-	var times [3]*time.Time
-	for i := range times {
-		if l.has[i] {
-			times[i] = &l.times[i]
-		}
-	}
-	return appendRecord(a, ok, st.ID, st.Version, l.has[2], times, l.fileID, l.token, sortMetadata(l.md))
-}
-
-// metaEntry is a metadata key and value.
-type metaEntry[T string | []byte] struct{ k, v T }
-
-// appendRecord returns the record of a link from its parts, in memory from
-// a; md is sorted by key, without duplicates. Both encodeRecord and a
-// Rebuild, which reads events without building a domain.Link, write
-// records with it, so that they write the same bytes.
-func appendRecord[T string | []byte](a *arena, ok []byte, id string, version uint64, deleted bool, times [3]*time.Time, fileID, token T, md []metaEntry[T]) []byte {
+// recordOfView returns the record that the link event v gives its link,
+// whose order key is ok, in memory from a. A deleted link is kept only as
+// a tombstone (id, order key, version, deleted_at): cursors naming it must
+// keep working, but its token and metadata are of no use any more. Apply
+// and Rebuild both write records with it, so they write the same bytes.
+func recordOfView(a *arena, v *events.LinkView, ok []byte) []byte {
+	times := [3]events.NullTime{v.ExpiresAt, v.ExpiredAt, v.DeletedAt}
+	deleted := v.DeletedAt.Valid
 	var flags byte
-	n := recordHead + binary.MaxVarintLen16 + len(id) + binary.MaxVarintLen64 + 3*timeLen
+	n := recordHead + binary.MaxVarintLen16 + len(v.LinkID) + binary.MaxVarintLen64 + 3*timeLen
 	if deleted {
 		flags = recordDeleted
-		times[0], times[1] = nil, nil
+		times[0], times[1] = events.NullTime{}, events.NullTime{}
 	} else {
-		n += 2*binary.MaxVarintLen16 + len(fileID) + len(token) + binary.MaxVarintLen16
-		for _, e := range md {
-			n += 2*binary.MaxVarintLen16 + len(e.k) + len(e.v)
+		n += 2*binary.MaxVarintLen16 + len(v.FileID) + len(v.Token) + binary.MaxVarintLen16
+		for _, e := range v.Metadata {
+			n += 2*binary.MaxVarintLen16 + len(e.Key) + len(e.Value)
 		}
 	}
 	for i, f := range [3]byte{recordExpiresAt, recordExpiredAt, recordDeletedAt} {
-		if times[i] != nil {
+		if times[i].Valid {
 			flags |= f
 		}
 	}
 	b := a.alloc(n)[:0]
 	b = append(b, recordFormat, flags)
 	b = append(b, ok...)
-	b = appendString(b, id)
-	b = binary.AppendUvarint(b, version)
+	b = appendString(b, v.LinkID)
+	b = binary.AppendUvarint(b, v.Version)
 	for _, t := range times {
-		if t != nil {
+		if t.Valid {
 			b = b[:len(b)+timeLen]
-			putTime(b[len(b)-timeLen:], *t)
+			putTime(b[len(b)-timeLen:], t.Time)
 		}
 	}
 	if deleted {
 		return b
 	}
-	b = appendString(b, fileID)
-	b = appendString(b, token)
-	b = binary.AppendUvarint(b, uint64(len(md)))
-	for _, e := range md {
-		b = appendString(b, e.k)
-		b = appendString(b, e.v)
+	b = appendString(b, v.FileID)
+	b = appendString(b, v.Token)
+	// The metadata is sorted by key (DecodeLinkView), which makes the
+	// record a function of the state.
+	b = binary.AppendUvarint(b, uint64(len(v.Metadata)))
+	for _, e := range v.Metadata {
+		b = appendString(b, e.Key)
+		b = appendString(b, e.Value)
 	}
 	return b
 }
@@ -169,6 +136,12 @@ func decodeRecord(key, val []byte, withMetadata bool) (stored, error) {
 		return stored{}, fmt.Errorf("%w: key %x", errCorrupt, key)
 	}
 	return s, nil
+}
+
+// recordVersion reads the version of a record.
+func recordVersion(rec []byte) (uint64, bool) {
+	d, _, v := recordBody(rec)
+	return v, d.err == nil
 }
 
 // recordID returns the id of a record, a slice of it, and false when the

@@ -82,17 +82,11 @@ func (s *stream) add(subject string, data []byte) {
 
 func (s *stream) seq() uint64 { return uint64(len(s.recs)) }
 
-// testToken is the token stream.create gives a link: of both formats
-// (domain.ParseToken), one link in two of each, so that the read model's
-// token lookups meet both: a secret alone, indexed in by_token, when the
-// id's last byte is even, one that names its link otherwise.
+// testToken is the token stream.create gives a link: its id and a secret
+// derived from its mode and id (domain.LinkToken).
 func testToken(mode events.Mode, id string) string {
 	sum := sha256.Sum256([]byte(string(mode) + "/" + id))
-	secret := base64.RawURLEncoding.EncodeToString(sum[:])
-	if id[len(id)-1]%2 == 0 {
-		return secret
-	}
-	return domain.LinkToken(id, secret)
+	return domain.LinkToken(id, base64.RawURLEncoding.EncodeToString(sum[:]))
 }
 
 // create makes a link to fileID created at now; expires may be nil.

@@ -41,8 +41,7 @@ const maxRanges = 8
 
 // parseToken checks the shape of a public-URL token before any lookup
 // (domain.ParseToken: a link id, a dot and a 43-character base64url
-// secret, or the secret alone for links made before tokens named their
-// link). Anything else (path tricks, encoded slashes, NUL bytes, oversized
+// secret). Anything else (path tricks, encoded slashes, NUL bytes, oversized
 // input) is simply not a token.
 func parseToken(s string) (string, bool) {
 	if _, ok := domain.ParseToken(s); !ok {

@@ -199,16 +199,8 @@ func (d *Deps) renderStripeLinkAt(c *gin.Context, l domain.Link, expandFile bool
 			return
 		}
 	}
-	out := d.stripeLink(l, at, file)
-	if b, ok := out.appendJSON(make([]byte, 0, 512)); ok {
-		c.Data(http.StatusOK, jsonContentType, b)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, d.stripeLink(l, at, file))
 }
-
-// jsonContentType is the Content-Type gin's c.JSON writes.
-const jsonContentType = "application/json; charset=utf-8"
 
 // expandFile returns the file object of a link, for expand[]=file.
 func (d *Deps) expandFile(c *gin.Context, l domain.Link) (any, bool) {

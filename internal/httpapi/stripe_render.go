@@ -5,7 +5,6 @@ import (
 
 	"github.com/filelinks/filelinks/domain"
 	"github.com/filelinks/filelinks/events"
-	"github.com/filelinks/filelinks/internal/jsonenc"
 )
 
 // stripeFileLink is Stripe's file_link object, field for field.
@@ -19,39 +18,6 @@ type stripeFileLink struct {
 	Livemode  bool              `json:"livemode"`
 	Metadata  map[string]string `json:"metadata"`
 	URL       string            `json:"url"`
-}
-
-// appendJSON appends l as json.Marshal writes it, without reflection, for
-// the responses of create, update and retrieve. It reports false when File
-// is not a plain id (an expanded file goes through encoding/json).
-func (l *stripeFileLink) appendJSON(b []byte) ([]byte, bool) {
-	fileID, ok := l.File.(string)
-	if !ok {
-		return b, false
-	}
-	b = append(b, `{"id":`...)
-	b = jsonenc.AppendString(b, l.ID)
-	b = append(b, `,"object":`...)
-	b = jsonenc.AppendString(b, l.Object)
-	b = append(b, `,"created":`...)
-	b = jsonenc.AppendInt(b, l.Created)
-	b = append(b, `,"expired":`...)
-	b = jsonenc.AppendBool(b, l.Expired)
-	b = append(b, `,"expires_at":`...)
-	if l.ExpiresAt == nil {
-		b = append(b, "null"...)
-	} else {
-		b = jsonenc.AppendInt(b, *l.ExpiresAt)
-	}
-	b = append(b, `,"file":`...)
-	b = jsonenc.AppendString(b, fileID)
-	b = append(b, `,"livemode":`...)
-	b = jsonenc.AppendBool(b, l.Livemode)
-	b = append(b, `,"metadata":`...)
-	b = jsonenc.AppendStringMap(b, l.Metadata)
-	b = append(b, `,"url":`...)
-	b = jsonenc.AppendString(b, l.URL)
-	return append(b, '}'), true
 }
 
 // stripeFile is Stripe's file object.

@@ -32,14 +32,13 @@ func FuzzParseToken(f *testing.F) {
 
 func TestParseToken(t *testing.T) {
 	for i := 0; i < 100; i++ {
-		for _, tok := range []string{randid.Token(), domain.LinkToken(randid.New("link_"), randid.Token())} {
-			if _, ok := parseToken(tok); !ok {
-				t.Fatalf("a generated token %q was refused", tok)
-			}
+		tok := domain.LinkToken(randid.New("link_"), randid.Token())
+		if _, ok := parseToken(tok); !ok {
+			t.Fatalf("a generated token %q was refused", tok)
 		}
 	}
 	id := randid.New("link_")
-	for _, bad := range []string{"", "abc", strings.Repeat("A", 44), strings.Repeat("A", 42) + "=", strings.Repeat("A", 42) + "/",
+	for _, bad := range []string{"", "abc", randid.Token(), strings.Repeat("A", 44), strings.Repeat("A", 42) + "=", strings.Repeat("A", 42) + "/",
 		strings.Repeat("A", 42) + "\x00", id + "." + strings.Repeat("A", 42), id + "/." + strings.Repeat("A", 43),
 		"file_x." + strings.Repeat("A", 43)} {
 		if _, ok := parseToken(bad); ok {

@@ -187,7 +187,7 @@ func (f *filler) create() {
 	}
 	state := &domain.Link{ID: id, Mode: file.mode}
 	f.do(state, domain.CreateLink{
-		Mode: file.mode, LinkID: id, Token: randid.Token(),
+		Mode: file.mode, LinkID: id, Token: domain.LinkToken(id, randid.Token()),
 		File:      domain.File{ID: file.id, Found: true, Mode: file.mode, Purpose: "dispute_evidence"},
 		ExpiresAt: exp, Metadata: domain.MetadataPatch{Set: md},
 	})

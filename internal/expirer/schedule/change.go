@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/filelinks/filelinks/events"
@@ -46,21 +47,35 @@ func ChangeOf(rec events.Record) (c Change, ok bool, err error) {
 	if !strings.HasPrefix(rec.Subject, events.SubjectPrefix+".") {
 		return Change{}, false, nil
 	}
-	// TODO(lean): use the events lean decoder
-	env, err := events.UnmarshalEnvelope(rec.Data)
+	// The schedule needs the link's three times and nothing else of its
+	// state: DecodeLinkView reads them without building the rest.
+	v := viewPool.Get().(*events.LinkView)
+	defer putView(v)
+	err = events.DecodeLinkView(rec.Data, v)
 	if errors.Is(err, events.ErrUnsupported) {
 		return Change{Seq: rec.Seq, Unsupported: true}, true, nil
 	}
 	if err != nil {
 		return Change{}, true, fmt.Errorf("seq %d: %w", rec.Seq, err)
 	}
-	if _, valid := linkKey(env.Mode, env.LinkID); !valid {
-		return Change{}, true, fmt.Errorf("seq %d: %w: link id %.64q is not a valid id", rec.Seq, events.ErrMalformed, env.LinkID)
+	if _, valid := linkKey(v.Mode, v.LinkID); !valid {
+		return Change{}, true, fmt.Errorf("seq %d: %w: link id %.64q is not a valid id", rec.Seq, events.ErrMalformed, v.LinkID)
 	}
-	c = Change{Seq: rec.Seq, Mode: env.Mode, LinkID: env.LinkID, First: env.Version == 1}
-	if l := env.Link; l.ExpiresAt != nil && l.ExpiredAt == nil && l.DeletedAt == nil {
-		d := *l.ExpiresAt
+	c = Change{Seq: rec.Seq, Mode: v.Mode, LinkID: v.LinkID, First: v.Version == 1}
+	if v.ExpiresAt.Valid && !v.ExpiredAt.Valid && !v.DeletedAt.Valid {
+		d := v.ExpiresAt.Time
 		c.Deadline = &d
 	}
 	return c, true, nil
+}
+
+// viewPool holds the LinkViews of ChangeOf, so that their metadata memory
+// is reused from one event to the next.
+var viewPool = sync.Pool{New: func() any { return new(events.LinkView) }}
+
+// putView returns v to viewPool without the slices of the record it read.
+func putView(v *events.LinkView) {
+	clear(v.Metadata)
+	*v = events.LinkView{Metadata: v.Metadata[:0]}
+	viewPool.Put(v)
 }

@@ -1,4 +1,4 @@
-package jsonenc
+package events
 
 import (
 	"bytes"
@@ -26,14 +26,14 @@ func sameAsJSON(t *testing.T, got []byte, v any) {
 
 func TestAppendString(t *testing.T) {
 	for _, s := range strSeeds {
-		sameAsJSON(t, AppendString(nil, s), s)
+		sameAsJSON(t, appendString(nil, s), s)
 	}
 	// Every single byte, and every byte after a multi-byte prefix.
 	for c := range 256 {
 		s := string([]byte{byte(c)})
-		sameAsJSON(t, AppendString(nil, s), s)
+		sameAsJSON(t, appendString(nil, s), s)
 		s = string([]byte{0xe2, 0x80, byte(c)})
-		sameAsJSON(t, AppendString(nil, s), s)
+		sameAsJSON(t, appendString(nil, s), s)
 	}
 }
 
@@ -42,7 +42,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		sameAsJSON(t, AppendString([]byte("x"), s)[1:], s)
+		sameAsJSON(t, appendString([]byte("x"), s)[1:], s)
 	})
 }
 
@@ -57,9 +57,9 @@ func TestAppendTime(t *testing.T) {
 		time.Unix(1e9, 5e8).UTC(),
 		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("zero", 0)), // offset 0 is written as Z
 	} {
-		got, ok := AppendTime(nil, tm)
+		got, ok := appendTime(nil, tm)
 		if !ok {
-			t.Fatalf("AppendTime(%v) refused a UTC time in range", tm)
+			t.Fatalf("appendTime(%v) refused a UTC time in range", tm)
 		}
 		sameAsJSON(t, got, tm)
 	}
@@ -69,12 +69,12 @@ func TestAppendTime(t *testing.T) {
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
 	} {
-		if got, ok := AppendTime([]byte("x"), tm); ok || string(got) != "x" {
-			t.Fatalf("AppendTime(%v) = %q, %v; want dst unchanged and false", tm, got, ok)
+		if got, ok := appendTime([]byte("x"), tm); ok || string(got) != "x" {
+			t.Fatalf("appendTime(%v) = %q, %v; want dst unchanged and false", tm, got, ok)
 		}
 	}
-	if got, ok := AppendTimePtr(nil, nil); !ok || string(got) != "null" {
-		t.Fatalf("AppendTimePtr(nil) = %q, %v", got, ok)
+	if got, ok := appendTimePtr(nil, nil); !ok || string(got) != "null" {
+		t.Fatalf("appendTimePtr(nil) = %q, %v", got, ok)
 	}
 }
 
@@ -86,9 +86,9 @@ func TestAppendStringMap(t *testing.T) {
 	for _, m := range []map[string]string{
 		nil, {}, {"a": "1"}, {"b": "2", "a": "1", "<": ">", "é": "\xff", "A": "", "": "empty key"}, big,
 	} {
-		sameAsJSON(t, AppendStringMap(nil, m), m)
+		sameAsJSON(t, appendStringMap(nil, m), m)
 	}
 	for _, s := range [][]string{nil, {}, {"a"}, {"b", "<a>", "\n"}} {
-		sameAsJSON(t, AppendStrings(nil, s), s)
+		sameAsJSON(t, appendStrings(nil, s), s)
 	}
 }

@@ -1,27 +1,26 @@
-// Package jsonenc appends JSON values to a byte slice exactly as
-// encoding/json's Marshal writes them, without reflection.
-//
-// It exists for the two encodings on the path of every create: the event
-// envelope and the file_link response. encoding/json spends most of its
-// time there on reflection and on compacting nested raw JSON; these
-// functions write the same bytes directly. Byte-for-byte equality with
-// encoding/json is the contract, held by the tests of this package and of
-// its callers (fuzzed against json.Marshal); a caller that meets a value
-// these functions refuse (AppendTime's false) falls back on encoding/json.
-package jsonenc
+package events
 
 import (
 	"slices"
-	"strconv"
 	"time"
 	"unicode/utf8"
 )
 
-const hex = "0123456789abcdef"
+// The functions of this file append JSON values to a byte slice exactly as
+// encoding/json's Marshal writes them, without reflection, for Marshal's
+// envelope writer (appendEvent): encoding/json spends most of its time
+// there on reflection and on compacting the nested raw payload. Byte-for-
+// byte equality with encoding/json is the contract, held by
+// TestAppendString and the other tests of jsonwrite_test.go, and by
+// TestMarshalSameAsReflect and FuzzMarshal; a value they refuse
+// (appendTime's false) makes Marshal fall back on encoding/json.
 
-// safe[b] reports whether ASCII byte b is written as itself inside a JSON
-// string: encoding/json's htmlSafeSet (Marshal escapes HTML's <, > and &).
-var safe = func() (s [utf8.RuneSelf]bool) {
+const hexDigits = "0123456789abcdef"
+
+// htmlSafe[b] reports whether ASCII byte b is written as itself inside a
+// JSON string: encoding/json's htmlSafeSet (Marshal escapes HTML's <, >
+// and &).
+var htmlSafe = func() (s [utf8.RuneSelf]bool) {
 	for b := 0x20; b < utf8.RuneSelf; b++ {
 		switch b {
 		case '"', '\\', '<', '>', '&':
@@ -32,15 +31,15 @@ var safe = func() (s [utf8.RuneSelf]bool) {
 	return s
 }()
 
-// AppendString appends s as a JSON string, escaped as json.Marshal
+// appendString appends s as a JSON string, escaped as json.Marshal
 // escapes it: HTML characters as \u003c and the like, invalid UTF-8 as
 // \ufffd, U+2028 and U+2029 as escapes.
-func AppendString(dst []byte, s string) []byte {
+func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if safe[b] {
+			if htmlSafe[b] {
 				i++
 				continue
 			}
@@ -59,7 +58,7 @@ func AppendString(dst []byte, s string) []byte {
 			case '\t':
 				dst = append(dst, '\\', 't')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
 			}
 			i++
 			start = i
@@ -75,7 +74,7 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		if c == '\u2028' || c == '\u2029' {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
 			i += size
 			start = i
 			continue
@@ -86,12 +85,12 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// AppendTime appends t as time.Time's MarshalJSON writes it (RFC 3339
+// appendTime appends t as time.Time's MarshalJSON writes it (RFC 3339
 // with nanoseconds, trailing zeros trimmed). It reports false, with dst
 // unchanged, for a time it does not write: one with an offset from UTC
 // (written with "+hh:mm", never by this service), or whose year has other
 // than four digits (which MarshalJSON refuses).
-func AppendTime(dst []byte, t time.Time) ([]byte, bool) {
+func appendTime(dst []byte, t time.Time) ([]byte, bool) {
 	n := len(dst)
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
@@ -101,17 +100,17 @@ func AppendTime(dst []byte, t time.Time) ([]byte, bool) {
 	return append(dst, '"'), true
 }
 
-// AppendTimePtr appends t as AppendTime does, or null for nil.
-func AppendTimePtr(dst []byte, t *time.Time) ([]byte, bool) {
+// appendTimePtr appends t as appendTime does, or null for nil.
+func appendTimePtr(dst []byte, t *time.Time) ([]byte, bool) {
 	if t == nil {
 		return append(dst, "null"...), true
 	}
-	return AppendTime(dst, *t)
+	return appendTime(dst, *t)
 }
 
-// AppendStringMap appends m as a JSON object with its keys sorted, as
+// appendStringMap appends m as a JSON object with its keys sorted, as
 // json.Marshal writes a map[string]string; nil is null.
-func AppendStringMap(dst []byte, m map[string]string) []byte {
+func appendStringMap(dst []byte, m map[string]string) []byte {
 	if m == nil {
 		return append(dst, "null"...)
 	}
@@ -127,16 +126,16 @@ func AppendStringMap(dst []byte, m map[string]string) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendString(dst, k)
+			dst = appendString(dst, k)
 			dst = append(dst, ':')
-			dst = AppendString(dst, m[k])
+			dst = appendString(dst, m[k])
 		}
 	}
 	return append(dst, '}')
 }
 
-// AppendStrings appends s as a JSON array of strings; nil is null.
-func AppendStrings(dst []byte, s []string) []byte {
+// appendStrings appends s as a JSON array of strings; nil is null.
+func appendStrings(dst []byte, s []string) []byte {
 	if s == nil {
 		return append(dst, "null"...)
 	}
@@ -145,16 +144,7 @@ func AppendStrings(dst []byte, s []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, v)
+		dst = appendString(dst, v)
 	}
 	return append(dst, ']')
 }
-
-// AppendUint appends n in decimal.
-func AppendUint(dst []byte, n uint64) []byte { return strconv.AppendUint(dst, n, 10) }
-
-// AppendInt appends n in decimal.
-func AppendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
-
-// AppendBool appends true or false.
-func AppendBool(dst []byte, v bool) []byte { return strconv.AppendBool(dst, v) }
