@@ -1,7 +1,15 @@
-// Command api runs the whole filelinks service: the HTTP API (Stripe and
-// Digital River dialects, public link URLs), the projector and the expirer,
-// against an embedded NATS JetStream server by default or a cluster named by
-// FILELINKS_NATS_URL. See README.md for its configuration.
+// Command api runs the whole filelinks service in one process: the HTTP API
+// (Stripe and Digital River dialects, public link URLs), the projector and
+// the expirer, against an embedded NATS JetStream server by default or a
+// cluster named by FILELINKS_NATS_URL. See README.md for its configuration.
+//
+// main.go loads the configuration and waits for a signal; allinone.go is the
+// assembly: it connects to JetStream (or embeds a server), opens the event
+// log, the content and idempotency stores and the read model, starts the
+// projector and the expirer, and serves the HTTP API. It is one of the
+// three places (with cmd/expirer and cmd/projector) that know the adapters;
+// it holds no rule and no handler. Tests start it the same way, through
+// StartAllInOne, or run the built program and kill it.
 package main
 
 import (
@@ -17,7 +25,6 @@ import (
 	"syscall"
 
 	"github.com/filelinks/filelinks/internal/config"
-	"github.com/filelinks/filelinks/internal/service"
 )
 
 func main() {
@@ -48,7 +55,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, st
 			logger.Warn("debug listener stopped", "addr", cfg.DebugAddr, "err", http.ListenAndServe(cfg.DebugAddr, nil))
 		}()
 	}
-	svc, err := service.Start(ctx, cfg, logger, stdout)
+	svc, err := StartAllInOne(ctx, cfg, logger, stdout)
 	if err != nil {
 		return err
 	}

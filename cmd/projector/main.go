@@ -74,7 +74,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer reads.Close()
-	pcfg := projector.Config{Log: followLog{log}, Store: readModel{reads}, Stopped: projections.ErrStopped, Logger: logger}
+	pcfg := projector.Config{
+		Log: log, Store: reads, Stopped: projections.ErrStopped, Logger: logger,
+		Rebuild: func() (projector.Rebuild, error) { return reads.Rebuild() },
+	}
 	if *verify || *once {
 		if err := projector.CatchUp(ctx, pcfg); err != nil {
 			return err
@@ -124,7 +127,7 @@ func verifyRebuild(ctx context.Context, log *eventlog.Log, live *projections.Sto
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- log.Follow(ctx, 1, func(recs []events.Record) error { return applyUpTo(fresh, recs, target) })
+		done <- log.Follow(ctx, 1, func(recs []events.Record) error { return applyUpTo(fresh, recs, target) }, 0, nil)
 	}()
 	if err := fresh.WaitFor(ctx, target); err != nil {
 		return err
@@ -156,22 +159,4 @@ func applyUpTo(s *projections.Store, recs []events.Record, target uint64) error 
 		return nil
 	}
 	return s.Apply(recs[:n])
-}
-
-// followLog is the event log as projector.Log.
-type followLog struct{ *eventlog.Log }
-
-func (l followLog) Follow(ctx context.Context, from uint64, apply func([]events.Record) error, linger time.Duration, hurry <-chan struct{}) error {
-	return l.Log.Follow(ctx, from, apply, eventlog.Linger(linger, hurry))
-}
-
-// readModel is the read model as projector.Store.
-type readModel struct{ *projections.Store }
-
-func (s readModel) Rebuild() (projector.Rebuild, error) {
-	rb, err := s.Store.Rebuild()
-	if err != nil {
-		return nil, err // not a typed nil in the interface
-	}
-	return rb, nil
 }

@@ -51,7 +51,7 @@ func newLinks(t *testing.T) (links *Links, follow func(lag time.Duration)) {
 			_ = log.Follow(fctx, reads.Checkpoint()+1, func(recs []events.Record) error {
 				time.Sleep(lag)
 				return reads.Apply(recs)
-			})
+			}, 0, nil)
 		}()
 		t.Cleanup(func() { cancel(); <-done })
 	}

@@ -14,41 +14,26 @@ import (
 // MaxBatch is the largest batch Follow hands to its callback.
 const MaxBatch = 500
 
-// FollowOption tunes Follow.
-type FollowOption func(*followOptions)
-
-type followOptions struct {
-	linger time.Duration
-	hurry  <-chan struct{}
-}
-
-// Linger makes Follow hold a batch open for up to d after its first event
-// arrived, unless it fills up first or a value is received from hurry, so
-// that a stream written in many small pieces is applied in fewer, larger
-// batches. A reader that waits for the batch sends on hurry (a projection's
-// Store.Hurry) to have it applied at once.
-func Linger(d time.Duration, hurry <-chan struct{}) FollowOption {
-	return func(o *followOptions) { o.linger, o.hurry = d, hurry }
-}
-
 // Follow reads the stream in order from sequence from (1 or 0: the start)
 // and calls apply with batches of consecutive events, at most MaxBatch
 // long. A reader goroutine fetches while apply runs, and each batch is
 // whatever has arrived since the last one: a lone live event is applied at
-// once (or after the Linger option's wait), and when events arrive faster
-// than apply commits (a replay, or many writers at once) they are grouped,
-// so one commit covers many (group commit). Follow returns when ctx ends
+// once, and when events arrive faster than apply commits (a replay, or many
+// writers at once) they are grouped, so one commit covers many (group
+// commit).
+//
+// With linger above zero, Follow holds a batch open for up to linger after
+// its first event arrived, unless it fills up first or a value is received
+// from hurry, so that a stream written in many small pieces is applied in
+// fewer, larger batches; a reader that waits for the batch sends on hurry
+// (a projection's Store.Hurry) to have it applied at once. Follow returns when ctx ends
 // (with nil) or when apply returns an error (with that error). apply must
 // not keep the slice after it returns.
 //
 // It uses an ordered consumer: ephemeral, unacknowledged and recreated by the
 // client on a gap, so nothing is stored on the server and the reader's
 // position is only the checkpoint its caller keeps.
-func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Record) error, opts ...FollowOption) error {
-	var o followOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Record) error, linger time.Duration, hurry <-chan struct{}) error {
 	cfg := jetstream.OrderedConsumerConfig{}
 	if from > 1 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
@@ -102,10 +87,10 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 	}()
 
 	batch := make([]events.Record, 0, MaxBatch)
-	var linger *time.Timer
-	if o.linger > 0 {
-		linger = time.NewTimer(o.linger)
-		defer linger.Stop()
+	var timer *time.Timer
+	if linger > 0 {
+		timer = time.NewTimer(linger)
+		defer timer.Stop()
 	}
 	for {
 		r, ok := <-recs
@@ -118,14 +103,14 @@ func (l *Log) Follow(ctx context.Context, from uint64, apply func([]events.Recor
 			}
 		}
 		batch = append(batch[:0], r)
-		if linger != nil && len(recs) < MaxBatch-1 {
+		if timer != nil && len(recs) < MaxBatch-1 {
 			// Wait for the batch to fill without waking for each
 			// event: until the timer fires, a reader hurries or recs
 			// holds a batch.
-			linger.Reset(o.linger)
+			timer.Reset(linger)
 			select {
-			case <-linger.C:
-			case <-o.hurry:
+			case <-timer.C:
+			case <-hurry:
 			case <-full:
 			case <-ctx.Done():
 			}

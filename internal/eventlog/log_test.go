@@ -328,7 +328,7 @@ func TestLog_Follow(t *testing.T) {
 					cancel()
 				}
 				return nil
-			})
+			}, 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -349,7 +349,7 @@ func TestLog_Follow(t *testing.T) {
 
 	t.Run("ApplyError", func(t *testing.T) {
 		boom := errors.New("boom")
-		err := l.Follow(ctx, 0, func([]events.Record) error { return boom })
+		err := l.Follow(ctx, 0, func([]events.Record) error { return boom }, 0, nil)
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want boom", err)
 		}
@@ -372,7 +372,7 @@ func TestLog_FollowLinger(t *testing.T) {
 			}
 			batches <- seqs
 			return nil
-		}, eventlog.Linger(time.Hour, hurry))
+		}, time.Hour, hurry)
 	}()
 	appendN := func(n int) {
 		for range n {

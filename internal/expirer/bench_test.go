@@ -248,7 +248,7 @@ func readLateness(b *testing.B, log *eventlog.Log, from uint64) ([]time.Duration
 			}
 		}
 		return nil
-	})
+	}, 0, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

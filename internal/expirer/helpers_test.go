@@ -146,7 +146,7 @@ func (w *world) history() []events.Event {
 			}
 		}
 		return nil
-	})
+	}, 0, nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}

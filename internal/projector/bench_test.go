@@ -128,7 +128,7 @@ func followAll(b *testing.B, log *eventlog.Log, last uint64) {
 			cancel()
 		}
 		return nil
-	})
+	}, 0, nil)
 	if err != nil || n != last {
 		b.Fatalf("follow read %d of %d records: %v", n, last, err)
 	}

@@ -3,7 +3,7 @@
 // to the read model, which commits the batch and its checkpoint together.
 // The all-in-one service runs one in-process; cmd/projector runs one on its
 // own. An empty read model behind a long stream is first rebuilt in bulk
-// (Store.Rebuild), then followed; readiness (Projector.Ready) says whether
+// (Config.Rebuild), then followed; readiness (Projector.Ready) says whether
 // the read model has caught up with the stream as it was at start.
 //
 // It declares what it needs of the log it follows (Log) and of the read

@@ -33,8 +33,6 @@ type Store interface {
 	Hurry() <-chan struct{}
 	// WaitFor returns once the record at sequence seq is applied.
 	WaitFor(ctx context.Context, seq uint64) error
-	// Rebuild starts building an empty read model in bulk.
-	Rebuild() (Rebuild, error)
 }
 
 // Rebuild is a bulk build of an empty read model (projections.Rebuild):
@@ -57,6 +55,10 @@ type Config struct {
 	// (projections.ErrStopped). The projector stops on it and Ready
 	// reports it; on any other error it resumes a second later.
 	Stopped error
+	// Rebuild starts building an empty read model in bulk
+	// (projections.Store.Rebuild); its result is used only when err is nil.
+	// Nil: an empty read model is applied like any other.
+	Rebuild func() (Rebuild, error)
 	Logger  *slog.Logger
 }
 
@@ -102,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Projector, error) {
 
 func (p *Projector) run(ctx context.Context) {
 	reads, logger := p.cfg.Store, p.cfg.Logger
-	if reads.Checkpoint() == 0 && p.startup >= rebuildFrom {
+	if p.cfg.Rebuild != nil && reads.Checkpoint() == 0 && p.startup >= rebuildFrom {
 		p.rebuild(ctx)
 	}
 	for ctx.Err() == nil {

@@ -22,26 +22,8 @@ import (
 	"github.com/filelinks/filelinks/projections"
 )
 
-// followLog and readModel adapt the real event log and read model, as the
-// wiring does (cmd/projector, internal/service).
-type followLog struct{ *eventlog.Log }
-
-func (l followLog) Follow(ctx context.Context, from uint64, apply func([]events.Record) error, linger time.Duration, hurry <-chan struct{}) error {
-	return l.Log.Follow(ctx, from, apply, eventlog.Linger(linger, hurry))
-}
-
-type readModel struct{ *projections.Store }
-
-func (s readModel) Rebuild() (Rebuild, error) {
-	rb, err := s.Store.Rebuild()
-	if err != nil {
-		return nil, err
-	}
-	return rb, nil
-}
-
 func config(log *eventlog.Log, reads *projections.Store, logger *slog.Logger) Config {
-	return Config{Log: followLog{log}, Store: readModel{reads}, Stopped: projections.ErrStopped, Logger: logger}
+	return Config{Log: log, Store: reads, Stopped: projections.ErrStopped, Rebuild: func() (Rebuild, error) { return reads.Rebuild() }, Logger: logger}
 }
 
 // fixture is a real event log on an embedded server and an empty read

@@ -10,11 +10,11 @@ import (
 )
 
 // rebuildFrom is the length of stream from which an empty read model is
-// rebuilt (Store.Rebuild) rather than applied batch by batch.
+// rebuilt (Config.Rebuild) rather than applied batch by batch.
 const rebuildFrom = 10_000
 
 // rebuild builds an empty read model from the stream up to its last
-// sequence at start with Store.Rebuild, several times faster than Apply,
+// sequence at start with Config.Rebuild, several times faster than Apply,
 // and puts it in place. Events that arrive meanwhile and whatever the
 // rebuild did not take are then applied as usual, as is the whole stream
 // when the rebuild fails: the read model stays empty then.
@@ -22,7 +22,7 @@ func (p *Projector) rebuild(ctx context.Context) {
 	logger := p.cfg.Logger
 	start := time.Now()
 	defer relaxGC()()
-	rb, err := p.cfg.Store.Rebuild()
+	rb, err := p.cfg.Rebuild()
 	if err != nil {
 		logger.Warn("projector: cannot rebuild; applying the stream", "err", err)
 		return

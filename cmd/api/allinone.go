@@ -1,4 +1,4 @@
-package service
+package main
 
 import (
 	"context"
@@ -30,8 +30,9 @@ import (
 // list with expanded links is the largest response a POST returns.
 const idemMaxBody = 256 << 10
 
-// Service is the running all-in-one process.
-type Service struct {
+// AllInOne is the running all-in-one process: the API, the projector and
+// the expirer over one NATS connection.
+type AllInOne struct {
 	cfg    config.Config
 	logger *slog.Logger
 
@@ -58,14 +59,14 @@ type options struct {
 // clock (for tests of expiry at an exact instant).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// Start brings every part up, in dependency order, and starts serving. On
+// StartAllInOne brings every part up, in dependency order, and starts serving. On
 // error it stops what it had started.
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer, opts ...Option) (_ *Service, err error) {
+func StartAllInOne(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer, opts ...Option) (_ *AllInOne, err error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Service{cfg: cfg, logger: logger, errs: make(chan error, 2)}
+	s := &AllInOne{cfg: cfg, logger: logger, errs: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -166,17 +167,17 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 }
 
 // Addr is the address the HTTP server listens on.
-func (s *Service) Addr() string { return s.ln.Addr().String() }
+func (s *AllInOne) Addr() string { return s.ln.Addr().String() }
 
 // Errors delivers fatal errors of the running service.
-func (s *Service) Errors() <-chan error { return s.errs }
+func (s *AllInOne) Errors() <-chan error { return s.errs }
 
 // Shutdown stops accepting requests and lets those in flight finish (until
 // ctx ends), stops the expirer, stops the projector after the batch it is
 // applying, closes the read model, and drains and closes the NATS
 // connection (and stops the embedded server). Nothing acknowledged to a client is lost: every write
 // was stored in JetStream before it was answered.
-func (s *Service) Shutdown(ctx context.Context) error {
+func (s *AllInOne) Shutdown(ctx context.Context) error {
 	var err error
 	if s.httpSrv != nil {
 		err = s.httpSrv.Shutdown(ctx)
@@ -185,7 +186,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (s *Service) close() {
+func (s *AllInOne) close() {
 	s.stop.Do(func() {
 		if s.exp != nil {
 			s.exp.Stop()
@@ -210,7 +211,7 @@ func (s *Service) close() {
 // ready reports whether the service can serve: connected, the event stream
 // is there, and the read model has caught up with the stream as it was at
 // startup.
-func (s *Service) ready(ctx context.Context) error {
+func (s *AllInOne) ready(ctx context.Context) error {
 	if !s.conn.Connected() {
 		return errors.New("not connected to NATS")
 	}

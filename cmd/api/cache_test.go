@@ -1,4 +1,4 @@
-package service_test
+package main
 
 import (
 	"bytes"
@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/filelinks/filelinks/internal/service"
 )
 
 // TestPublicLink_DiskCache: the first download of a file fills this
@@ -106,7 +104,7 @@ func TestExpirerOff(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second).Add(time.Second)
 	clk.set(t0)
 	dir := t.TempDir()
-	in := startWith(t, dir, map[string]string{"FILELINKS_EXPIRER": "false"}, service.WithClock(clk.now))
+	in := startWith(t, dir, map[string]string{"FILELINKS_EXPIRER": "false"}, WithClock(clk.now))
 	deadline := t0.Add(5 * time.Second)
 	link, id := in.shareFile(pdf, "a.pdf", url.Values{"expires_at": {strconv.FormatInt(deadline.Unix(), 10)}})
 	if r := get(t, "GET", link); r.Status != 200 {

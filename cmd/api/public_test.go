@@ -1,4 +1,4 @@
-package service_test
+package main
 
 import (
 	"bytes"
@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/filelinks/filelinks/internal/service"
 )
 
 // clock is a settable clock for the service.
@@ -181,7 +179,7 @@ func TestPublicLink_Refusals(t *testing.T) {
 	var clk clock
 	t0 := time.Now().Truncate(time.Second).Add(time.Second)
 	clk.set(t0)
-	in := startWith(t, "", nil, service.WithClock(clk.now))
+	in := startWith(t, "", nil, WithClock(clk.now))
 	deadline := t0.Add(10 * time.Second)
 	expiring, _ := in.shareFile(pdf, "a.pdf", url.Values{"expires_at": {strconv.FormatInt(deadline.Unix(), 10)}})
 	deleted, deletedID := in.shareFile(pdf, "b.pdf", nil)

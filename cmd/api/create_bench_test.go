@@ -1,4 +1,4 @@
-package service_test
+package main
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/filelinks/filelinks/internal/config"
-	"github.com/filelinks/filelinks/internal/service"
 )
 
 // BenchmarkCreate runs the whole service in this process, as
@@ -38,7 +37,7 @@ func BenchmarkCreate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := service.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	svc, err := StartAllInOne(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package service_test
+package main
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/filelinks/filelinks/internal/service"
 )
 
 // TestIdempotentCreate: a link created with an Idempotency-Key is made
@@ -20,7 +18,7 @@ func TestIdempotentCreate(t *testing.T) {
 	var clk clock
 	t0 := time.Now().Truncate(time.Second).Add(time.Second)
 	clk.set(t0)
-	in := startWith(t, "", nil, service.WithClock(clk.now))
+	in := startWith(t, "", nil, WithClock(clk.now))
 	fileID := in.uploadFile(testKey)
 	deadline := t0.Add(10 * time.Second)
 	vals := url.Values{"file": {fileID}, "expires_at": {strconv.FormatInt(deadline.Unix(), 10)}, "metadata[a]": {"1"}}

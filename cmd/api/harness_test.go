@@ -1,4 +1,4 @@
-package service_test
+package main
 
 import (
 	"bytes"
@@ -16,7 +16,6 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/filelinks/filelinks/internal/config"
-	"github.com/filelinks/filelinks/internal/service"
 )
 
 const (
@@ -27,7 +26,7 @@ const (
 // instance is a running service with its data directory.
 type instance struct {
 	t    testing.TB
-	svc  *service.Service
+	svc  *AllInOne
 	dir  string
 	base string
 }
@@ -40,7 +39,7 @@ func start(t *testing.T, dir string) *instance {
 }
 
 // startWith is start with extra environment variables and options.
-func startWith(t *testing.T, dir string, extra map[string]string, opts ...service.Option) *instance {
+func startWith(t *testing.T, dir string, extra map[string]string, opts ...Option) *instance {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -61,7 +60,7 @@ func startWith(t *testing.T, dir string, extra map[string]string, opts ...servic
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := service.Start(context.Background(), cfg, logger, io.Discard, opts...)
+	svc, err := StartAllInOne(context.Background(), cfg, logger, io.Discard, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,11 @@
-package expirer_test
+package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -21,14 +22,13 @@ import (
 	"github.com/filelinks/filelinks/events"
 	"github.com/filelinks/filelinks/internal/config"
 	"github.com/filelinks/filelinks/internal/eventlog"
-	"github.com/filelinks/filelinks/internal/service"
 )
 
-// TestService_InProcess: the all-in-one service runs the expirer of
+// TestAllInOne_Expirer: the all-in-one service runs the expirer of
 // cmd/expirer, with its durable consumer and schedule file: a link made
 // through the API gets its LinkExpired when the service's clock passes its
 // deadline, and the expirer survives a restart of the service.
-func TestService_InProcess(t *testing.T) {
+func TestAllInOne_Expirer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +47,8 @@ func TestService_InProcess(t *testing.T) {
 	clk := &clock{}
 	t0 := time.Now().Truncate(time.Second).Add(time.Second)
 	clk.set(t0)
-	start := func() *service.Service {
-		svc, err := service.Start(context.Background(), cfg, testLogger(), io.Discard, service.WithClock(clk.now))
+	start := func() *AllInOne {
+		svc, err := StartAllInOne(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard, WithClock(clk.now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,10 +102,15 @@ func TestService_InProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "LinkExpired appended in-process", func() bool {
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		l, _, err := log.Load(context.Background(), events.ModeTest, linkID)
-		return err == nil && l.ExpiredAt != nil
-	})
+		if err == nil && l.ExpiredAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no LinkExpired appended in-process 15s after the deadline passed (last load: %v)", err)
+		}
+	}
 	// The expirer has its durable consumer and schedule file.
 	stream, err := js.Stream(context.Background(), "FILELINKS_EVENTS")
 	if err != nil {
