@@ -16,25 +16,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
-	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"github.com/filelinks/filelinks/internal/config"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "filelinks:", err)
-		os.Exit(1)
-	}
-}
+func main() { config.Main("filelinks", run) }
 
 // run starts the service and serves until ctx ends (a signal), then shuts it
 // down gracefully.
@@ -43,7 +32,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	logger := cfg.Logger(stderr)
 	if pct, ok := gcPercent(cfg, getenv); ok {
 		debug.SetGCPercent(pct)
 		logger.Debug("garbage collector target raised for the embedded NATS server", "GOGC", pct)
@@ -92,10 +81,4 @@ func gcPercent(cfg config.Config, getenv func(string) string) (int, bool) {
 		return 0, false
 	}
 	return embeddedGOGC, true
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }

@@ -11,13 +11,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/filelinks/filelinks/internal/app"
@@ -28,28 +22,15 @@ import (
 	"github.com/filelinks/filelinks/internal/randid"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "filelinks-expirer:", err)
-		os.Exit(1)
-	}
-}
+func main() { config.Main("filelinks-expirer", run) }
 
 // run starts the expirer and runs it until ctx ends.
 func run(ctx context.Context, _ []string, getenv func(string) string, _, stderr io.Writer) error {
-	cfg, err := config.Load(getenv)
+	cfg, err := config.LoadWorker(getenv, "whose event stream the expirer works on")
 	if err != nil {
 		return err
 	}
-	if cfg.Embedded() {
-		return errors.New("set FILELINKS_NATS_URL: the expirer works on the event stream of a running NATS server")
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	logger := cfg.Logger(stderr)
 	conn, err := natsconn.Open(natsconn.Options{URL: cfg.NATSURL, Creds: cfg.NATSCreds, Name: "filelinks-expirer", Logger: logger})
 	if err != nil {
 		return err
@@ -72,10 +53,4 @@ func run(ctx context.Context, _ []string, getenv func(string) string, _, stderr 
 	logger.Info("shutting down")
 	exp.Stop()
 	return nil
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }

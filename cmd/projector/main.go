@@ -13,15 +13,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/filelinks/filelinks/events"
@@ -32,14 +29,7 @@ import (
 	"github.com/filelinks/filelinks/projections"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "projector:", err)
-		os.Exit(1)
-	}
-}
+func main() { config.Main("projector", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
@@ -49,17 +39,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := config.LoadWorker(getenv, "whose event stream the projector follows")
 	if err != nil {
 		return err
 	}
-	if cfg.Embedded() {
-		return errors.New("FILELINKS_NATS_URL must name the NATS server or cluster to follow")
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return err
-	}
+	logger := cfg.Logger(stderr)
 	conn, err := natsconn.Open(natsconn.Options{URL: cfg.NATSURL, Creds: cfg.NATSCreds, Name: "filelinks-projector", Logger: logger})
 	if err != nil {
 		return err

@@ -4,11 +4,17 @@
 package config
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -99,6 +105,46 @@ func (c Config) Embedded() bool { return c.NATSURL == "" }
 // Path returns a path inside the data directory.
 func (c Config) Path(elem ...string) string {
 	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}
+
+// Main runs a command: it calls run with the process's arguments,
+// environment and standard streams, and a context that ends at SIGINT or
+// SIGTERM, and exits 1 with run's error, prefixed by the command's name.
+// Tests call run directly, with an environment of their own.
+func Main(name string, run func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// LoadWorker is Load for a process that works on the event stream of a
+// running NATS server or cluster (cmd/expirer, cmd/projector): it refuses
+// a configuration without FILELINKS_NATS_URL, saying what the process
+// needs the server for, and creates the data directory.
+func LoadWorker(getenv func(string) string, needs string) (Config, error) {
+	c, err := Load(getenv)
+	if err != nil {
+		return c, err
+	}
+	if c.Embedded() {
+		return c, fmt.Errorf("set FILELINKS_NATS_URL to the NATS server or cluster %s", needs)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return c, fmt.Errorf("data directory: %w", err)
+	}
+	return c, nil
+}
+
+// Logger returns the logger the configuration asks for: text lines on w,
+// from FILELINKS_LOG_LEVEL up.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.LogLevel)) // checked by Load
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // Load reads the configuration through getenv and checks it.
