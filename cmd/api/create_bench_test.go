@@ -24,7 +24,7 @@ import (
 // requests/s on this machine, they do not drift, so they tell whether a
 // change made the create path allocate less.
 //
-//	go test ./internal/service -run X -bench Create -benchtime 20000x
+//	go test ./cmd/api -run X -bench Create -benchtime 20000x
 func BenchmarkCreate(b *testing.B) {
 	dir := b.TempDir()
 	env := map[string]string{
