@@ -18,8 +18,8 @@ type parser struct {
 	b      []byte
 	i      int
 	failed bool
-	// view, set by DecodeLinkView, receives the link's state instead of
-	// the Envelope, as slices of b.
+	// view, set by DecodeLinkView, receives the link's file id, token,
+	// times and metadata (as slices of b) instead of the Envelope.
 	view   *LinkView
 	hasID  bool   // the envelope's id was read and is not empty (view only)
 	linkID string // the envelope's link_id, once read
