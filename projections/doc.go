@@ -15,11 +15,12 @@
 //
 // The package must never decide a business rule: it stores what the events
 // say, and "expired" is always domain.Link.Expired at the caller's clock. It
-// imports bbolt and no other adapter (no NATS, no HTTP), and nothing else in
-// the repository imports bbolt. Exactly one Store, in one process, has a
-// file open (Open fails after Options.Timeout otherwise); only Apply writes
-// it; and it never uses bbolt's DB.Batch, which reorders and re-runs
-// writes.
+// imports bbolt and no other adapter (no NATS, no HTTP); the only other
+// package that imports bbolt is internal/expirer/schedule, with a file of
+// its own. Exactly one Store, in one process, has a file open (Open fails
+// with ErrLocked after Options.Timeout otherwise); only Apply and a
+// finishing Rebuild write it; and it never uses bbolt's DB.Batch, which
+// reorders and re-runs writes.
 //
 // # Layout
 //
@@ -77,8 +78,11 @@
 // derived from the events alone (metadata is encoded in key order), never
 // from batch boundaries or the wall clock. Applying the stream from sequence
 // 1 into a fresh file therefore gives the same buckets byte for byte, which
-// Digest checks. A rebuild may use Options.NoSync and be thrown away if it
-// does not finish.
+// Digest checks. Store.Rebuild builds an empty read model that way in bulk
+// (rebuild.go, rebuild_write.go, rebuild_index.go, rebuild_replace.go): it
+// writes a file of its own without fsync, which is thrown away if the
+// rebuild does not finish, and renames it over the store's file when it
+// does.
 //
 // # Costs
 //
@@ -87,7 +91,8 @@
 // entries of the same file or deadline. Ids made from an idempotency key
 // are random, which is why links is not keyed by id: each new link would
 // rewrite a random page (and its branch pages) in every commit. Decoding
-// the JSON events runs on a second goroutine while the transaction writes.
+// the JSON events (events.DecodeLinkView, events.UnmarshalFile) runs on up
+// to GOMAXPROCS other goroutines while the transaction writes.
 // The file is opened with NoFreelistSync, as etcd does: commits do not
 // write the free-page list, and Open rebuilds it by scanning the file
 // instead.

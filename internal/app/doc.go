@@ -3,6 +3,8 @@
 // model. Both API dialects and the expirer call it, so no rule and no step is
 // written twice.
 //
-// It declares the small interfaces it needs (LinkLog, LinkReads, FileLookup)
-// and is wired to the adapters in cmd/. It imports no adapter.
+// It declares the small interfaces it needs (LinkLog, LinkReads, FileLookup
+// for links; ContentStore, FileLog, FileReads for files) and is wired to the
+// adapters in cmd/. It imports no adapter: only the standard library,
+// domain and events.
 package app

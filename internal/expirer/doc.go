@@ -18,7 +18,7 @@
 //   - The timer (timer.go) takes the due entries in order and a pool of
 //     workers calls, for each, the same use case as the API
 //     (Links.Expire, which app.Links implements): load, the pure decision
-//     domain.ExpireLink, an optimistic append on the link's subject. So a
+//     domain.ExpireLink, an optimistic append on the link's subjects. So a
 //     link updated, expired by hand or deleted since its deadline was
 //     scheduled is never expired wrongly, and two expirers never append two
 //     LinkExpired for one link: the second finds the link expired and

@@ -7,9 +7,15 @@
 // the read model has caught up with the stream as it was at start.
 //
 // It declares what it needs of the log it follows (Log) and of the read
-// model it writes (Store, Rebuild); the wiring adapts eventlog.Log and
-// projections.Store to them. It must never import an adapter package
-// (eventlog, projections, HTTP, Watermill, the file store): cmd/projector
-// links only what a projector needs, and a test there checks it. It holds
-// no rule and decodes no event: the read model does.
+// model it writes (Store, Rebuild). *eventlog.Log and *projections.Store
+// satisfy Log and Store as they are; the wiring in cmd/ passes a closure
+// around projections.Store.Rebuild as Config.Rebuild. A batch is held open
+// for up to Linger (20 ms) unless a reader hurries it (Store.Hurry).
+// CatchUp applies the stream up to its current end and returns.
+//
+// It must never import an adapter package (eventlog, projections, HTTP,
+// Watermill, the file store), so that cmd/projector links only what a
+// projector needs: TestImports here holds it to the standard library and
+// events, and cmd/projector's TestDeps fails if that binary links Gin or
+// Watermill. It holds no rule and decodes no event: the read model does.
 package projector
