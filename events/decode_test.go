@@ -292,12 +292,9 @@ func FuzzUnmarshalEnvelope(f *testing.F) {
 	})
 }
 
-// BenchmarkUnmarshalEnvelope decodes a LinkCreated and a LinkUpdated of
-// the size the service writes, with UnmarshalEnvelope, with DecodeLinkView
-// into a reused view, and with encoding/json alone (the reference):
-//
-//	go test ./events -run X -bench UnmarshalEnvelope -benchmem
-func BenchmarkUnmarshalEnvelope(b *testing.B) {
+// serviceEvents are a LinkCreated and a LinkUpdated of the size the
+// service writes, for the codec's benchmarks.
+func serviceEvents() []Event {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	exp := t0.Add(24 * time.Hour)
 	id, tok := "link_0ce3Fq5W4fQ2kXa9LmPq7RtZ", "link_0ce3Fq5W4fQ2kXa9LmPq7RtZ.Xy7-q_0ce3Fq5W4fQ2kXa9LmPq7RtZ0ce3Fq5W4fQ"
@@ -310,8 +307,17 @@ func BenchmarkUnmarshalEnvelope(b *testing.B) {
 	updated.ID, updated.Version, updated.Time = "evt_0ce3Fq5W4fQ2kXa9LmPq7RtY", 2, t0.Add(time.Second)
 	updated.Link.Version, updated.Link.Metadata = 2, map[string]string{"order": "ord_123456", "customer": "cus_4711", "status": "s1"}
 	updated.Payload = LinkUpdated{MetadataSet: map[string]string{"status": "s1"}}
+	return []Event{created, updated}
+}
+
+// BenchmarkUnmarshalEnvelope decodes a LinkCreated and a LinkUpdated of
+// the size the service writes, with UnmarshalEnvelope, with DecodeLinkView
+// into a reused view, and with encoding/json alone (the reference):
+//
+//	go test ./events -run X -bench UnmarshalEnvelope -benchmem
+func BenchmarkUnmarshalEnvelope(b *testing.B) {
 	var view LinkView
-	for _, e := range []Event{created, updated} {
+	for _, e := range serviceEvents() {
 		data, err := Marshal(e)
 		if err != nil {
 			b.Fatal(err)

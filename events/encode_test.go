@@ -111,3 +111,25 @@ func FuzzMarshal(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMarshal encodes the events of serviceEvents with Marshal and
+// with encoding/json alone (the reference, marshalReflect):
+//
+//	go test ./events -run X -bench Marshal -benchmem
+func BenchmarkMarshal(b *testing.B) {
+	for _, e := range serviceEvents() {
+		for _, c := range []struct {
+			name   string
+			encode func(Event) ([]byte, error)
+		}{{"Marshal", Marshal}, {"EncodingJSON", marshalReflect}} {
+			b.Run(e.Payload.EventType()+"/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.encode(e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
