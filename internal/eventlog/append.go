@@ -117,17 +117,8 @@ type expectation struct {
 	filter string
 }
 
-// options returns the expectation as PublishMsg's options.
-func (e expectation) options(stream string) []jetstream.PublishOpt {
-	last := jetstream.WithExpectLastSequencePerSubject(e.seq)
-	if e.filter != "" {
-		last = jetstream.WithExpectLastSequenceForSubject(e.seq, e.filter)
-	}
-	return []jetstream.PublishOpt{jetstream.WithExpectStream(stream), last}
-}
-
-// setHeaders writes the expectation into h, for a batch: PublishMsgBatch
-// takes no options per message. These are the headers options writes.
+// setHeaders writes the expectation into h, the headers of the first
+// message of an append (publishOne and PublishMsgBatch take no options).
 func (e expectation) setHeaders(h nats.Header, stream string) {
 	h.Set(jetstream.ExpectedStreamHeader, stream)
 	h.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(e.seq, 10))
@@ -193,39 +184,22 @@ func backoff(ctx context.Context, attempt int) error {
 // after their acknowledgement was lost.
 const publishRetries = 2
 
-// publish stores msgs, one event or an atomic batch, with nats.go's
-// publish: PublishMsg, or orbit's PublishMsgBatch for several. Their errors
-// are an *jetstream.APIError for a refusal, jetstream.ErrNoStreamResponse
-// when no stream answers (after PublishMsg's retries, for a stream between
-// leaders), and a timeout.
+// publish stores msgs, one event (publishOne, publish.go) or an atomic
+// batch (orbit's PublishMsgBatch), with the expectation in the first
+// message's headers. Their errors are an *jetstream.APIError for a
+// refusal, jetstream.ErrNoStreamResponse when no stream answers (after
+// retries, for a stream between leaders), and a timeout.
 func (l *Log) publish(ctx context.Context, msgs []*nats.Msg, expect expectation) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	expect.setHeaders(msgs[0].Header, l.cfg.Stream)
 	if len(msgs) == 1 {
-		// The wait is bounded by the JetStream timeout, or ctx's deadline
-		// when that is sooner (so that retryHorizon holds), but not cut
-		// short when ctx is canceled afterwards: a request whose client
-		// went away still learns whether its event was stored, for the
-		// idempotency of its retry.
-		timeout := l.js.Options().DefaultTimeout
-		if d, ok := ctx.Deadline(); ok {
-			if timeout = min(timeout, time.Until(d)); timeout <= 0 {
-				return 0, context.DeadlineExceeded
-			}
-		}
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		defer cancel()
-		ack, err := l.js.PublishMsg(pctx, msgs[0], expect.options(l.cfg.Stream)...)
-		if err != nil {
-			return 0, err
-		}
-		return ack.Sequence, nil
+		return l.publishOne(ctx, msgs[0]) // publish.go
 	}
 	// A batch waits for its first message's acknowledgement for the
 	// JetStream timeout, and for its commit's as long as ctx allows: bound
 	// that too, for retryHorizon.
-	expect.setHeaders(msgs[0].Header, l.cfg.Stream)
 	ctx, cancel := context.WithTimeout(ctx, l.js.Options().DefaultTimeout)
 	defer cancel()
 	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
