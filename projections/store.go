@@ -258,7 +258,7 @@ func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 
 // Hurry receives a value whenever a WaitFor is waiting for an event not
 // applied yet: a reader of the stream that holds batches open to make them
-// larger (eventlog.Linger) applies what it has at once. Each wait of
+// larger (Follow's linger) applies what it has at once. Each wait of
 // WaitFor sends at most one value, and an unreceived value is not repeated.
 func (s *Store) Hurry() <-chan struct{} { return s.hurry }
 

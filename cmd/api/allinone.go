@@ -48,7 +48,7 @@ type AllInOne struct {
 	stop    sync.Once
 }
 
-// Option changes how Start builds the service.
+// Option changes how StartAllInOne builds the service.
 type Option func(*options)
 
 type options struct {

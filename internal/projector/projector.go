@@ -18,7 +18,7 @@ type Log interface {
 	// Follow calls apply with batches of consecutive records from sequence
 	// from on, and returns when ctx ends (nil) or apply fails (its error).
 	// With linger above zero it may hold a batch open that long for more
-	// records, unless a value is received from hurry (eventlog.Linger).
+	// records, unless a value is received from hurry (*eventlog.Log.Follow).
 	Follow(ctx context.Context, from uint64, apply func([]events.Record) error, linger time.Duration, hurry <-chan struct{}) error
 }
 

@@ -4,11 +4,12 @@
 // An id (New) starts with the time it was made: the Unix milliseconds in 8
 // fixed-width base-62 characters, then 16 random base-62 characters (about
 // 95 bits). Ids made later sort after ids made earlier (to the millisecond),
-// so the read model's bbolt B+trees, keyed by link, file and event ids,
-// receive each new id at their right edge: an insert touches the last page,
-// which the next insert touches again, instead of a random page each, which
-// bbolt rewrites whole at every commit (about 90,000 random inserts per
-// second per bucket against 600,000 in order). The random part keeps ids
+// so a bbolt B+tree keyed by ids (the read model's files) receives each new
+// id at its right edge:
+// an insert touches the last page, which the next insert touches again,
+// instead of a random page each, which bbolt rewrites whole at every
+// commit (about 90,000 random inserts per second per bucket against
+// 600,000 in order). The random part keeps ids
 // unguessable and unique, with no coordination between processes; the cost
 // is that an id tells when its object was made, which the object's created
 // time tells anyway.
