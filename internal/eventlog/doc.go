@@ -8,8 +8,9 @@
 // subjects (events.LinkFilter); on a conflict it reloads and decides again,
 // a bounded number of times, and returns what it appended and the state
 // before it (domain.Change). Each message carries Nats-Msg-Id = the event id,
-// so a retried publish is stored once. Publishing is nats.go's own
-// (PublishMsg, and orbit's PublishMsgBatch for the events of one command).
+// so a retried publish is stored once. One event is published by
+// publishOne (publish.go: PublishMsg written out, kept for speed, with its
+// measurement), the events of one command by orbit's PublishMsgBatch.
 // Follow reads the stream in order from a sequence, in batches, for
 // projectors.
 //
