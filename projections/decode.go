@@ -84,8 +84,10 @@ func decodeInto(d *decoded, r events.Record) {
 	switch {
 	case events.IsFileSubject(r.Subject):
 		d.file, d.err = decodeFile(r.Data)
+		d.forgetView()
 	case r.Subject != "" && !strings.HasPrefix(r.Subject, linkSubjects):
 		d.other = true
+		d.forgetView()
 	default:
 		v := &d.view
 		if d.err = events.DecodeLinkView(r.Data, v); d.err == nil {
@@ -94,7 +96,17 @@ func decodeInto(d *decoded, r events.Record) {
 	}
 }
 
-// checkKeys checks the parts of a link's state that become bbolt keys.
+// forgetView drops what d.view holds of an earlier record (slices of its
+// bytes), so that a reused buffer keeps no earlier batch alive, and keeps
+// the metadata's memory for the next link event.
+func (d *decoded) forgetView() {
+	clear(d.view.Metadata)
+	d.view = events.LinkView{Metadata: d.view.Metadata[:0]}
+}
+
+// checkKeys checks the parts of a link's state that become bbolt keys. A
+// token is not one of them (links are keyed by sequence, tokens by
+// nothing), so its length is bounded only by the event's.
 func checkKeys(id string, fileID []byte) error {
 	switch {
 	case !domain.ValidID(id):

@@ -27,7 +27,7 @@ import (
 //   - go test ./internal/eventlog -run X -bench Append -benchmem:
 //     CreateLink 71.7 µs and 61 allocations with publishOne, 77.7 µs and 82
 //     allocations with PublishMsg (medians of 10 interleaved runs).
-//   - go test ./cmd/api -run X -bench 'BenchmarkCreate$' -benchmem: 241
+//   - go test ./cmd/api -run X -bench 'BenchmarkCreate$' -benchmem: 239
 //     allocations per HTTP create with publishOne, 261 with PublishMsg.
 //   - docs/bench/http.sh (ROUNDS=3, run twice), create ÷ trivial handler,
 //     interleaved with the same code publishing through PublishMsg:
